@@ -1,0 +1,67 @@
+"""Whether ops record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+
+The flag is process-global (as torch's is per thread); train/eval is a
+separate, per-Module flag.
+"""
+from __future__ import annotations
+
+import functools
+
+_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets the grad mode and restores it."""
+
+    mode = True
+
+    def __enter__(self):
+        global _enabled
+        self._prev = _enabled
+        _enabled = self.mode
+
+    def __exit__(self, *exc):
+        global _enabled
+        _enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Ops inside run without recording a graph (inference, optimizer steps)."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Re-enables graph recording inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` acts like ``no_grad()``; usable as a function too."""
+
+    def __init__(self, mode: bool):
+        global _enabled
+        self.mode = bool(mode)
+        self._prev = _enabled
+        _enabled = self.mode       # takes effect at once, as in torch
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        global _enabled
+        _enabled = self._prev
+        return False

@@ -1,0 +1,8 @@
+"""Layers: Module and Parameter, containers, and one file per layer family."""
+from . import functional, init
+from .parameter import Buffer, Parameter
+from .module import Module
+from .container import ModuleDict, ModuleList, Sequential
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
+from .activation import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403

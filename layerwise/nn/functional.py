@@ -1,0 +1,1 @@
+"""(in progress) layerwise.nn.functional: stateless layer functions, torch.nn.functional's API."""

@@ -1,0 +1,341 @@
+"""Elementwise ops with broadcasting: arithmetic and the pointwise math functions.
+
+Binary ops receive operands already cast to the torch result dtype; their
+backward reduces the gradient back over broadcast axes (``unbroadcast``).
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+from ._util import unbroadcast
+
+
+class Add(Function):
+    """z = a + b;  dz/da = 1, dz/db = 1 (summed over broadcast axes)."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return (unbroadcast(g, sa) if self.needs_input_grad[0] else None,
+                unbroadcast(g, sb) if self.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    """z = a - b;  dz/da = 1, dz/db = -1."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return (unbroadcast(g, sa) if self.needs_input_grad[0] else None,
+                unbroadcast(-g, sb) if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = a * b;  dz/da = b, dz/db = a."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a if self.needs_input_grad[1] else None,
+                               b if self.needs_input_grad[0] else None)
+        self.shapes = a.shape, b.shape
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        sa, sb = self.shapes
+        return (unbroadcast(g * b, sa) if self.needs_input_grad[0] else None,
+                unbroadcast(g * a, sb) if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b."""
+
+    def forward(self, a, b):
+        z = a / b
+        self.save_for_backward(b, z if self.needs_input_grad[1] else None)
+        self.shapes = a.shape, b.shape
+        return z
+
+    def backward(self, g):
+        b, z = self.saved
+        sa, sb = self.shapes
+        gb = g / b
+        return (unbroadcast(gb, sa) if self.needs_input_grad[0] else None,
+                unbroadcast(-gb * z, sb) if self.needs_input_grad[1] else None)
+
+
+class Pow(Function):
+    """z = a ** b;  dz/da = b·a^(b−1), dz/db = z·ln a (0 where a = 0 and b ≥ 0, as torch)."""
+
+    def forward(self, a, b):
+        z = a ** b
+        self.save_for_backward(a, b, z)
+        self.shapes = a.shape, b.shape
+        return z
+
+    def backward(self, g):
+        a, b, z = self.saved
+        sa, sb = self.shapes
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            # b·a^(b−1), written to stay exact at b = 0 (gradient 0, no 0·inf).
+            ga = unbroadcast(xp.where(b == 0, 0.0, g * b * a ** (b - 1)).astype(g.dtype), sa)
+        if self.needs_input_grad[1]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                ln = xp.where((a == 0) & (b >= 0), 0.0, xp.log(a))
+            gb = unbroadcast((g * z * ln).astype(g.dtype), sb)
+        return ga, gb
+
+
+class Neg(Function):
+    """z = −a;  dz/da = −1."""
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Function):
+    """z = eˣ;  dz/dx = z (the output is saved, not the input)."""
+
+    def forward(self, x):
+        z = xp.exp(x)
+        self.save_for_backward(z)
+        return z
+
+    def backward(self, g):
+        (z,) = self.saved
+        return g * z
+
+
+class Log(Function):
+    """z = ln x;  dz/dx = 1/x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with xp.errstate(divide="ignore"):
+            return g / x
+
+
+class Log1p(Function):
+    """z = ln(1 + x);  dz/dx = 1/(1 + x)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.log1p(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        with xp.errstate(divide="ignore"):
+            return g / (1 + x)
+
+
+class Sqrt(Function):
+    """z = √x;  dz/dx = 1/(2z)."""
+
+    def forward(self, x):
+        with xp.errstate(invalid="ignore"):
+            z = xp.sqrt(x)
+        self.save_for_backward(z)
+        return z
+
+    def backward(self, g):
+        (z,) = self.saved
+        with xp.errstate(divide="ignore"):
+            return g / (2 * z)
+
+
+class Rsqrt(Function):
+    """z = 1/√x;  dz/dx = −z³/2."""
+
+    def forward(self, x):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            z = 1 / xp.sqrt(x)
+        self.save_for_backward(z)
+        return z
+
+    def backward(self, g):
+        (z,) = self.saved
+        return g * (-0.5 * z * z * z)
+
+
+class Abs(Function):
+    """z = |x|;  dz/dx = sign(x) (0 at x = 0, as torch)."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.abs(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * xp.sign(x)
+
+
+class Sign(Function):
+    """z = sign(x);  dz/dx = 0 everywhere it exists."""
+
+    def forward(self, x):
+        return xp.sign(x)
+
+    def backward(self, g):
+        return xp.zeros_like(g)
+
+
+class Clamp(Function):
+    """z = min(max(x, lo), hi);  dz/dx = 1 where lo ≤ x ≤ hi (bounds included, as torch), else 0.
+
+    ``lo``/``hi`` may be None, scalars or arrays (tensor bounds get no gradient here;
+    use maximum/minimum for differentiable bounds).
+    """
+
+    def forward(self, x, lo=None, hi=None):
+        mask = xp.ones(x.shape, dtype=bool)
+        z = x
+        if lo is not None:
+            mask &= x >= lo
+            z = xp.maximum(z, lo)
+        if hi is not None:
+            mask &= x <= hi
+            z = xp.minimum(z, hi)
+        if lo is not None and hi is not None:
+            z = xp.where(xp.asarray(lo) > xp.asarray(hi), hi, z)   # torch: hi wins if lo > hi
+        self.save_for_backward(mask)
+        return xp.asarray(z, dtype=x.dtype)
+
+    def backward(self, g):
+        (mask,) = self.saved
+        return g * mask
+
+
+class Maximum(Function):
+    """z = max(a, b);  the gradient goes to the larger input, half to each at a tie (as torch)."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return xp.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        wa = (a > b) + 0.5 * (a == b)
+        return (unbroadcast((g * wa).astype(g.dtype), a.shape) if self.needs_input_grad[0] else None,
+                unbroadcast((g * (1 - wa)).astype(g.dtype), b.shape) if self.needs_input_grad[1] else None)
+
+
+class Minimum(Function):
+    """z = min(a, b);  the gradient goes to the smaller input, half to each at a tie."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        wa = (a < b) + 0.5 * (a == b)
+        return (unbroadcast((g * wa).astype(g.dtype), a.shape) if self.needs_input_grad[0] else None,
+                unbroadcast((g * (1 - wa)).astype(g.dtype), b.shape) if self.needs_input_grad[1] else None)
+
+
+class Where(Function):
+    """z = cond ? a : b;  dz/da = cond, dz/db = ¬cond.  (cond is a bool array, not an input.)"""
+
+    def forward(self, a, b, cond=None):
+        self.cond = cond
+        self.shapes = a.shape, b.shape
+        return xp.where(cond, a, b)
+
+    def backward(self, g):
+        c = self.cond
+        sa, sb = self.shapes
+        zero = xp.zeros((), g.dtype)
+        return (unbroadcast(xp.where(c, g, zero), sa) if self.needs_input_grad[0] else None,
+                unbroadcast(xp.where(c, zero, g), sb) if self.needs_input_grad[1] else None)
+
+
+class Sin(Function):
+    """z = sin x;  dz/dx = cos x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.sin(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * xp.cos(x)
+
+
+class Cos(Function):
+    """z = cos x;  dz/dx = −sin x."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.cos(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return -g * xp.sin(x)
+
+
+class Tanh(Function):
+    """z = tanh x;  dz/dx = 1 − z²."""
+
+    def forward(self, x):
+        z = xp.tanh(x)
+        self.save_for_backward(z)
+        return z
+
+    def backward(self, g):
+        (z,) = self.saved
+        return g * (1 - z * z)
+
+
+def sigmoid_array(x):
+    """σ(x) = 1/(1 + e⁻ˣ) without overflow for large |x| (uses e^x for x < 0)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    """z = σ(x);  dz/dx = z(1 − z)."""
+
+    def forward(self, x):
+        z = sigmoid_array(x)
+        self.save_for_backward(z)
+        return z
+
+    def backward(self, g):
+        (z,) = self.saved
+        return g * z * (1 - z)
+
+
+class Cast(Function):
+    """z = x converted to another floating dtype;  dz/dx = 1 (cast back)."""
+
+    def forward(self, x, dtype=None):
+        self.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.src)
+
+
+class Identity(Function):
+    """z = x (a copy);  dz/dx = 1.  Used for clone/contiguous."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g

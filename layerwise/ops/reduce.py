@@ -1,0 +1,187 @@
+"""Reductions over dims (with keepdim): sum, mean, var, prod, max/min, logsumexp, norm.
+
+Each backward first reshapes the incoming gradient so it broadcasts against the
+input (``expand_reduced``), then applies the local derivative.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+from ._util import expand_reduced
+
+
+class Sum(Function):
+    """z = Σ_dims x;  dz/dx = 1 (the gradient is broadcast back over the summed dims)."""
+
+    def forward(self, x, dims=(), keepdim=False):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        return xp.sum(x, axis=dims, keepdims=keepdim)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        return xp.broadcast_to(g, self.shape).copy()
+
+
+class Mean(Function):
+    """z = Σ_dims x / n;  dz/dx = 1/n."""
+
+    def forward(self, x, dims=(), keepdim=False):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        self.n = 1
+        for d in dims:
+            self.n *= x.shape[d]
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return xp.mean(x, axis=dims, keepdims=keepdim) if x.size else \
+                xp.full([s for i, s in enumerate(x.shape) if i not in dims or keepdim], xp.nan, x.dtype)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        return xp.broadcast_to(g / self.n, self.shape).astype(g.dtype)
+
+
+class Var(Function):
+    """z = Σ (x − x̄)² / (n − c);  dz/dx = 2(x − x̄)/(n − c)."""
+
+    def forward(self, x, dims=(), correction=1, keepdim=False):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        self.denom = max(n - correction, 0)
+        xc = x - xp.mean(x, axis=dims, keepdims=True)
+        self.save_for_backward(xc)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return (xp.sum(xc * xc, axis=dims, keepdims=keepdim) / x.dtype.type(self.denom)).astype(x.dtype)
+
+    def backward(self, g):
+        (xc,) = self.saved
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return (g * xc * (2 / xc.dtype.type(self.denom))).astype(xc.dtype)
+
+
+class Prod(Function):
+    """z = Π_dim x;  dz/dx_i = Π_{j≠i} x_j (computed without dividing, so zeros are exact)."""
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        self.save_for_backward(x)
+        return xp.prod(x, axis=dim, keepdims=keepdim)
+
+    def backward(self, g):
+        (x,) = self.saved
+        axis = self.dim
+        flat = x.reshape(-1) if axis is None else x
+        ax = 0 if axis is None else axis
+        # Product of everything before i times everything after i: exclusive cumprods.
+        ones = xp.ones_like(xp.take(flat, [0], axis=ax))
+        before = xp.cumprod(xp.concatenate([ones, xp.delete(flat, -1, axis=ax)], axis=ax), axis=ax)
+        rev = xp.flip(flat, axis=ax)
+        after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.delete(rev, -1, axis=ax)], axis=ax), axis=ax), axis=ax)
+        others = (before * after).reshape(x.shape)
+        dims = tuple(range(x.ndim)) if axis is None else (axis,)
+        g = expand_reduced(g, self.shape, dims, self.keepdim)
+        return (g * others).astype(x.dtype)
+
+
+class AmaxAmin(Function):
+    """z = max (or min) over dims;  the gradient is split evenly among tied extrema (as torch's amax)."""
+
+    def forward(self, x, dims=(), keepdim=False, largest=True):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        z = (xp.max if largest else xp.min)(x, axis=dims, keepdims=True)
+        mask = x == z
+        self.save_for_backward(mask)
+        return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+
+    def backward(self, g):
+        (mask,) = self.saved
+        count = mask.sum(axis=self.dims, keepdims=True)
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        return (mask * (g / count)).astype(g.dtype)
+
+
+class MaxMinDim(Function):
+    """(values, indices) = max (or min) along one dim;  the gradient goes to the returned index only."""
+
+    def forward(self, x, dim=0, keepdim=False, largest=True):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
+        vals = xp.take_along_axis(x, idx, axis=dim)
+        self.idx = idx
+        if not keepdim:
+            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
+        return vals, idx.astype(xp.int64)
+
+    def backward(self, g, _g_idx):
+        g = expand_reduced(g, self.shape, (self.dim,), self.keepdim)
+        out = xp.zeros(self.shape, g.dtype)
+        xp.put_along_axis(out, self.idx, g, axis=self.dim)
+        return out
+
+
+class LogSumExp(Function):
+    """z = log Σ eˣ (max-subtracted for stability);  dz/dx = softmax(x) = e^(x − z)."""
+
+    def forward(self, x, dims=(), keepdim=False):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        m = xp.max(x, axis=dims, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        z = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
+        self.save_for_backward(x, z)
+        return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+
+    def backward(self, g):
+        x, z = self.saved
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        return (g * xp.exp(x - z)).astype(x.dtype)
+
+
+class Norm(Function):
+    """z = (Σ |x|^p)^(1/p);  dz/dx = x·|x|^(p−2) / z^(p−1) (0 where z = 0, as torch).
+
+    p = inf is max|x| with the gradient split among ties; p = 0 counts non-zeros (no gradient).
+    """
+
+    def forward(self, x, p=2.0, dims=(), keepdim=False):
+        self.shape, self.dims, self.keepdim, self.p = x.shape, dims, keepdim, p
+        ax = xp.abs(x)
+        if p == float("inf"):
+            z = xp.max(ax, axis=dims, keepdims=True)
+        elif p == 0:
+            z = xp.sum(ax != 0, axis=dims, keepdims=True).astype(x.dtype)
+        elif p == 2:
+            z = xp.sqrt(xp.sum(x * x, axis=dims, keepdims=True))
+        else:
+            z = xp.sum(ax ** p, axis=dims, keepdims=True) ** (1 / p)
+        z = z.astype(x.dtype)
+        self.save_for_backward(x, z)
+        return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+
+    def backward(self, g):
+        x, z = self.saved
+        p = self.p
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        if p == 0:
+            return xp.zeros_like(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if p == float("inf"):
+                mask = xp.abs(x) == z
+                d = xp.sign(x) * mask / mask.sum(axis=self.dims, keepdims=True)
+            elif p == 2:
+                d = x / z
+            else:
+                d = x * xp.abs(x) ** (p - 2) / z ** (p - 1)
+            d = xp.where(z == 0, 0, d)
+        return (g * d).astype(x.dtype)
+
+
+class Cumsum(Function):
+    """z_i = Σ_{j≤i} x_j along dim;  dL/dx_j = Σ_{i≥j} g_i (a reversed cumulative sum)."""
+
+    def forward(self, x, dim=0):
+        self.dim = dim
+        return xp.cumsum(x, axis=dim)
+
+    def backward(self, g):
+        return xp.flip(xp.cumsum(xp.flip(g, self.dim), axis=self.dim), self.dim)

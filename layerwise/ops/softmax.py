@@ -1,0 +1,49 @@
+"""Softmax and log-softmax along one dim, fused and max-subtracted for stability.
+
+For y = softmax(x):      dL/dx = y ⊙ (g − Σ_dim g ⊙ y)
+For y = log_softmax(x):  dL/dx = g − softmax(x) ⊙ Σ_dim g
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+
+
+def log_softmax_array(x, dim):
+    m = xp.max(x, axis=dim, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
+    shifted = x - m
+    with xp.errstate(divide="ignore"):
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
+
+
+def softmax_array(x, dim):
+    m = xp.max(x, axis=dim, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
+    e = xp.exp(x - m)
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        return e / xp.sum(e, axis=dim, keepdims=True)
+
+
+class Softmax(Function):
+    def forward(self, x, dim=-1):
+        self.dim = dim
+        y = softmax_array(x, dim)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return y * (g - xp.sum(g * y, axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, dim=-1):
+        self.dim = dim
+        y = log_softmax_array(x, dim)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return g - xp.exp(y) * xp.sum(g, axis=self.dim, keepdims=True)

@@ -1,0 +1,669 @@
+"""The Tensor: a NumPy array plus what autograd needs to differentiate through it.
+
+A tensor produced by a differentiable op remembers that op (``grad_fn``) and
+which of its outputs it is; ``backward()`` walks those links in reverse
+(``autograd/engine.py``).  Every op lives in ``layerwise/ops`` as a ``Function``
+with its forward and backward side by side; the methods here only normalise
+arguments, apply torch's type promotion (``dtypes.result_type``) and dispatch.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd import engine as _engine
+from .autograd import grad_mode
+from .backend import xp
+from .device import CPU, as_device
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like torch's ``Size``."""
+
+    def __repr__(self):
+        return f"layerwise.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class _RemovableHandle:
+    def __init__(self, container, item):
+        self._container, self._item = container, item
+
+    def remove(self):
+        if self._item in self._container:
+            self._container.remove(self._item)
+
+
+class Tensor:
+    """An n-dimensional array with autograd, following torch.Tensor's API."""
+
+    __array_ufunc__ = None      # make numpy defer to Tensor's reflected operators
+    _hooks = None
+
+    def __init__(self, data=None, *, dtype=None, requires_grad=False):
+        if data is None:
+            data = []
+        if isinstance(data, Tensor):
+            data = data.data
+        # torch.Tensor(...) always builds the default float type.
+        arr = np.array(data, dtype=(_dt.as_dtype(dtype) if dtype else _dt.get_default_dtype()).np)
+        self._init(arr, requires_grad)
+
+    def _init(self, arr, requires_grad=False):
+        self.data = arr
+        self.grad = None
+        self._node = None
+        self._out_idx = 0
+        self._version = [0]
+        self.requires_grad = bool(requires_grad)
+
+    @classmethod
+    def _wrap(cls, arr, requires_grad=False) -> "Tensor":
+        """Wrap an array without copying (internal constructor)."""
+        t = object.__new__(cls)
+        if not isinstance(arr, np.ndarray):
+            arr = np.asarray(arr)
+        t._init(arr, requires_grad)
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
+                               f"got {self.dtype}")
+        if not value and self._node is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use "
+                               "detach() to get a tensor without a graph")
+        self._requires_grad = bool(value)
+
+    @property
+    def shape(self) -> Size:
+        return Size(self.data.shape)
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.data.shape[_wrap_dim(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self):
+        return id(self)
+
+    # ------------------------------------------------------------------ conversion
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to a "
+                               "Python scalar")
+        return self.data.reshape(()).item()
+
+    def numpy(self, *, force=False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("can't call numpy() on a Tensor that requires grad; use "
+                               "tensor.detach().numpy()")
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        return bool(self.item())
+
+    def __repr__(self):
+        return _format(self)
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __getstate__(self):
+        if self._node is not None:
+            raise RuntimeError("only leaf tensors can be pickled or deep-copied; use detach()")
+        return {"data": self.data, "requires_grad": self.requires_grad, "grad": self.grad,
+                "extra": {k: v for k, v in self.__dict__.items()
+                          if k not in ("data", "grad", "_node", "_out_idx", "_version", "_requires_grad")}}
+
+    def __setstate__(self, state):
+        self._init(state["data"], state["requires_grad"])
+        self.grad = state["grad"]
+        self.__dict__.update(state["extra"])
+
+    # ------------------------------------------------------------------ dtype & device
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (_dt.dtype, type)) or (isinstance(a, str) and a in _dt._NAMES) \
+                    or isinstance(a, np.dtype):
+                dtype = a
+            else:
+                device = a
+        as_device(device)          # validates: anything but 'cpu' raises
+        out = self if dtype is None else self._cast(_dt.as_dtype(dtype))
+        return out.clone() if copy and out is self else out
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *a, **k):
+        as_device("cuda")
+
+    def _cast(self, d: _dt.dtype) -> "Tensor":
+        if self.data.dtype == d.np:
+            return self
+        from .ops.elementwise import Cast
+        if d.is_floating_point and self.requires_grad:
+            return Cast.apply(self, dtype=d.np)
+        return Tensor._wrap(self.data.astype(d.np))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"layerwise.{self.dtype.name}"
+        return self._cast(_dt.as_dtype(dtype))
+
+    def float(self):
+        return self._cast(_dt.float32)
+
+    def double(self):
+        return self._cast(_dt.float64)
+
+    def half(self):
+        return self._cast(_dt.float16)
+
+    def long(self):
+        return self._cast(_dt.int64)
+
+    def int(self):
+        return self._cast(_dt.int32)
+
+    def bool(self):
+        return self._cast(_dt.bool_)
+
+    def type_as(self, other):
+        return self._cast(other.dtype)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) · gradient into every leaf's ``.grad``."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): layerwise has no double "
+                                      "backward yet")
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                                   f"this tensor has shape {tuple(self.shape)}: pass gradient=")
+            g = np.ones(self.data.shape, self.data.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if g.shape != self.data.shape:
+                raise RuntimeError(f"backward: gradient has shape {g.shape}, but the tensor has "
+                                   f"shape {self.data.shape}")
+            g = g.astype(self.data.dtype, copy=False)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = _engine.run_backward([self], [g], retain_graph=bool(retain_graph), inputs=inputs)
+            for t, gi in zip(inputs, grads):
+                if gi is not None:
+                    if t.grad is None:
+                        t.grad = Tensor._wrap(gi.copy())
+                    else:
+                        t.grad.data += gi
+            return
+        _engine.run_backward([self], [g], retain_graph=bool(retain_graph))
+
+    def detach(self) -> "Tensor":
+        t = Tensor._wrap(self.data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> "Tensor":
+        self._node = None
+        self._requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad=True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self._node
+            if node.output_hooks is None:
+                node.output_hooks = {}
+            hooks = node.output_hooks.setdefault(self._out_idx, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep the gradient of a non-leaf tensor in ``.grad`` after backward."""
+        if self._node is None:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = Tensor._wrap(g.data.copy()) if t.grad is None else t.grad + g
+        self.register_hook(keep)
+
+    # ------------------------------------------------------------------ in-place
+    def _inplace(self, compute, *others):
+        """Run ``compute(self_like, *others) -> Tensor`` and write the result into self.
+
+        Without a graph the result is copied into the existing array (so views see
+        it); with one, self becomes the output of the new op (its graph is rebased)
+        and the old value is kept for backward.  The version counter goes up either way.
+        """
+        recording = grad_mode.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
+        if recording and self._node is None and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation; wrap it in lw.no_grad() or clone() it first")
+        if recording:
+            old = Tensor._wrap(self.data.copy(), requires_grad=False)
+            old._requires_grad, old._node, old._out_idx = self.requires_grad, self._node, self._out_idx
+            new = compute(old, *others)
+        else:
+            with grad_mode.no_grad():
+                new = compute(self, *others)
+        if new.data.dtype != self.data.dtype and not np.can_cast(new.data.dtype, self.data.dtype,
+                                                                 "same_kind"):
+            raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
+                               f"type {self.dtype.name}")
+        if not self.data.flags.writeable:
+            raise RuntimeError("in-place operation on a tensor whose memory is not writable "
+                               "(an expanded view?); clone() it first")
+        np.copyto(self.data, np.broadcast_to(new.data, self.data.shape), casting="unsafe")
+        if recording:
+            self._node, self._out_idx, self._requires_grad = new._node, new._out_idx, new.requires_grad
+        self._version[0] += 1
+        return self
+
+    def add_(self, other, *, alpha=1):
+        return self._inplace(lambda a, b: a.add(b, alpha=alpha), other)
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(lambda a, b: a.sub(b, alpha=alpha), other)
+
+    def mul_(self, other):
+        return self._inplace(lambda a, b: a * b, other)
+
+    def div_(self, other):
+        return self._inplace(lambda a, b: a / b, other)
+
+    def pow_(self, other):
+        return self._inplace(lambda a, b: a ** b, other)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda a: a.clamp(min, max))
+
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else tensor(src)
+        return self._inplace(lambda a, s: s._cast(a.dtype), src)
+
+    def zero_(self):
+        with grad_mode.no_grad():
+            self.data[...] = 0
+        self._version[0] += 1
+        return self
+
+    def fill_(self, value):
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._version[0] += 1
+        return self
+
+    def masked_fill_(self, mask, value):
+        return self._inplace(lambda a: a.masked_fill(mask, value))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import get_generator
+        self.data[...] = get_generator(generator).uniform(a, b, self.data.shape)
+        self._version[0] += 1
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .random import get_generator
+        self.data[...] = get_generator(generator).normal(mean, std, self.data.shape)
+        self._version[0] += 1
+        return self
+
+    def __setitem__(self, index, value):
+        idx = _normalize_index(index, self)
+        value = value if isinstance(value, Tensor) else Tensor._wrap(
+            np.asarray(value.item() if hasattr(value, "item") and not isinstance(value, np.ndarray)
+                       else value, self.data.dtype))
+        from .ops.shape import IndexPut
+        self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
+
+    # ------------------------------------------------------------------ new tensors
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------------- helpers
+def _wrap_dim(dim, ndim, op="op"):
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
+
+
+def _normalize_index(index, t):
+    """Turn tensors/lists in an index into arrays and check integer indices are in range."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        elif isinstance(i, (np.integer,)):
+            i = int(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise IndexError(f"tensors used as indices must be long, int or bool tensors, got {i.dtype}")
+        out.append(i)
+    return tuple(out)
+
+
+def _format(t: Tensor) -> str:
+    a = t.data
+    prefix = "tensor("
+    if a.dtype.kind == "f":
+        finite = a[np.isfinite(a)]
+        integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+        big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+        opts = dict(precision=4, floatmode="fixed") if not integral else {}
+        if big and not integral:
+            opts = dict(precision=4, floatmode="fixed", formatter={"float_kind": lambda v: f"{v:.4e}"})
+        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3, **opts)
+    else:
+        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3)
+    extras = []
+    default = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64), "b": np.dtype(bool)}
+    if a.dtype != default.get(a.dtype.kind) or a.size == 0:
+        if not (a.size == 0 and a.dtype == default.get(a.dtype.kind)):
+            extras.append(f"dtype={t.dtype!r}")
+    if a.size == 0:
+        body = "[]" if a.ndim == 1 else body
+        if a.ndim != 1:
+            extras.insert(0, f"size={tuple(a.shape)}")
+    if t._node is not None:
+        extras.append(f"grad_fn={t._node!r}")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"
+
+
+# ---------------------------------------------------------------------- creation
+def _infer_dtype(data):
+    """torch's dtype for Python data: bool → bool, int → int64, float → default float."""
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        return _dt.as_dtype(data.dtype)
+    arr = np.asarray(data)
+    if arr.dtype.kind == "b":
+        return _dt.bool_
+    if arr.dtype.kind in "iu":
+        return _dt.int64
+    if arr.dtype.kind == "f":
+        return _dt.get_default_dtype()
+    if arr.dtype.kind == "O" or arr.size == 0:
+        return _dt.get_default_dtype()
+    raise TypeError(f"tensor: can't build a tensor from data of type {arr.dtype}")
+
+
+def _from_tensors(data):
+    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
+        return [_from_tensors(d) for d in data]
+    if isinstance(data, Tensor):
+        return data.data
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (dtype inferred as torch does)."""
+    as_device(device)
+    if isinstance(data, Tensor):
+        data = data.data
+    data = _from_tensors(data)
+    d = _dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    return Tensor._wrap(np.array(data, dtype=d.np), requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
+    as_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        d = _dt.as_dtype(dtype) if dtype is not None else _dt.as_dtype(data.dtype)
+        return Tensor._wrap(np.asarray(data, dtype=d.np))
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``arr`` (changes show in both)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(arr).__name__}")
+    _dt.as_dtype(arr.dtype)
+    return Tensor._wrap(arr)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (builtins.int, np.integer)) or s < 0:
+            raise ValueError(f"size must be a sequence of non-negative ints, got {size}")
+    return tuple(builtins.int(s) for s in size)
+
+
+def _creator(fill):
+    def make(*size, dtype=None, device=None, requires_grad=False, out=None):
+        as_device(device)
+        d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+        return Tensor._wrap(fill(_size(size), d.np), requires_grad=requires_grad)
+    return make
+
+
+zeros = _creator(np.zeros)
+ones = _creator(np.ones)
+empty = _creator(np.empty)
+zeros.__doc__ = "A tensor of zeros of the given size (default dtype float32)."
+ones.__doc__ = "A tensor of ones of the given size (default dtype float32)."
+empty.__doc__ = "An uninitialised tensor of the given size."
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    as_device(device)
+    d = _dt.as_dtype(dtype) if dtype is not None else _infer_dtype(fill_value)
+    return Tensor._wrap(np.full(_size((size,) if isinstance(size, builtins.int) else tuple(size)),
+                                fill_value, d.np), requires_grad=requires_grad)
+
+
+def _like(maker):
+    def like(t, *, dtype=None, device=None, requires_grad=False):
+        return maker(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+    return like
+
+
+zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
+
+
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from start to end (exclusive): int64 for integer arguments, float32 otherwise."""
+    as_device(device)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    all_int = all(isinstance(v, (builtins.int, np.integer)) for v in (start, end, step))
+    d = _dt.as_dtype(dtype) if dtype is not None else (_dt.int64 if all_int else _dt.get_default_dtype())
+    n = builtins.max(builtins.int(np.ceil((end - start) / step)), 0)
+    arr = (start + step * np.arange(n, dtype=np.float64)) if not all_int else np.arange(start, end, step)
+    return Tensor._wrap(arr.astype(d.np), requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    as_device(device)
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return Tensor._wrap(np.linspace(start, end, steps).astype(d.np), requires_grad=requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    as_device(device)
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    return Tensor._wrap(np.eye(n, m, dtype=d.np), requires_grad=requires_grad)
+
+
+def _random(draw):
+    def make(*size, generator=None, dtype=None, device=None, requires_grad=False):
+        from .random import get_generator
+        as_device(device)
+        d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+        return Tensor._wrap(draw(get_generator(generator), _size(size)).astype(d.np),
+                            requires_grad=requires_grad)
+    return make
+
+
+rand = _random(lambda g, s: g.random(s))
+randn = _random(lambda g, s: g.standard_normal(s))
+rand.__doc__ = "Uniform samples on [0, 1)."
+randn.__doc__ = "Standard normal samples."
+
+
+def rand_like(t, *, dtype=None, generator=None):
+    return rand(*t.shape, dtype=dtype or t.dtype, generator=generator)
+
+
+def randn_like(t, *, dtype=None, generator=None):
+    return randn(*t.shape, dtype=dtype or t.dtype, generator=generator)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
+    from .random import get_generator
+    as_device(device)
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
+    return Tensor._wrap(get_generator(generator).integers(low, high, _size((size,) if isinstance(size, builtins.int) else tuple(size))).astype(d.np))
+
+
+def randperm(n, *, generator=None, dtype=None, device=None) -> Tensor:
+    from .random import get_generator
+    as_device(device)
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
+    return Tensor._wrap(get_generator(generator).permutation(n).astype(d.np))
+
+
+from . import _tensor_ops  # noqa: E402,F401  (attaches the math methods to Tensor)
