@@ -62,6 +62,11 @@ def add(a, b, *, alpha=1):
 
 
 def sub(a, b, *, alpha=1):
+    if builtins.any(isinstance(v, (builtins.bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == bool)
+                    for v in (a, b)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
     return _binary(E.Sub, "sub", a, b if alpha == 1 else b * alpha)
 
 

@@ -108,6 +108,10 @@ def _scalar_dtype(category: int) -> dtype:
 
 
 def _promote(a: dtype, b: dtype) -> dtype:
+    """torch's promotion of two dtypes: a higher category wins outright (float32 + int64 is
+    float32, where NumPy says float64); within a category the wider type (uint8 + int8 → int16)."""
+    if a._category != b._category:
+        return a if a._category > b._category else b
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
@@ -126,11 +130,11 @@ def result_type(*operands) -> dtype:
         if isinstance(d, dtype):
             (dims if op.ndim > 0 else zero_d).append(d)
         else:
-            scalars.append(_category_of_scalar(op))
+            scalars.append(_scalar_dtype(_category_of_scalar(op)))
     result = None
     for d in dims:
         result = d if result is None else _promote(result, d)
-    for group, is_scalar in ((zero_d, False), ([_scalar_dtype(c) for c in scalars], True)):
+    for group, is_scalar in ((zero_d, False), (scalars, True)):
         if not group:
             continue
         best = group[0]

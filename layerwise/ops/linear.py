@@ -1,0 +1,32 @@
+"""The affine map of a Linear layer, fused.
+
+For Y = X Wᵀ + b with X (*, in), W (out, in), b (out,):
+    dL/dX = dL/dY · W          dL/dW = (dL/dY)ᵀ · X          dL/db = Σ_rows dL/dY
+with the leading dims of X flattened into rows, so each gradient is one GEMM.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import xp
+
+
+class LinearOp(Function):
+    def forward(self, x, w, b=None):
+        self.save_for_backward(x if self.needs_input_grad[1] else None,
+                               w if self.needs_input_grad[0] else None)
+        y = xp.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g):
+        x, w = self.saved
+        gx = gw = gb = None
+        g2 = g.reshape(-1, g.shape[-1])
+        if self.needs_input_grad[0]:
+            gx = xp.matmul(g, w)
+        if self.needs_input_grad[1]:
+            gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1]))
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = g2.sum(axis=0)
+        return (gx, gw, gb) if len(self.needs_input_grad) > 2 else (gx, gw)
