@@ -39,6 +39,10 @@ def _operand(v, d: _dt.dtype) -> Tensor:
 def _binary(op, name, a, b, *, float_out=False):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}: expected at least one Tensor")
+    for v in (a, b):
+        if not isinstance(v, (Tensor,) + _scalar_types):
+            raise TypeError(f"{name}: expected a Tensor or a number, got {type(v).__name__}"
+                            + ("; wrap it with lw.tensor(...)" if isinstance(v, (list, tuple, np.ndarray)) else ""))
     d = (_dt.float_result_type if float_out else _dt.result_type)(a, b)
     ta, tb = _operand(a, d), _operand(b, d)
     try:
@@ -169,10 +173,19 @@ def clamp(x, min=None, max=None):
     """Clamp into [min, max]; the gradient is 1 inside the range *including* its bounds."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of min or max must be given")
-    lo = min.data if isinstance(min, Tensor) else min
-    hi = max.data if isinstance(max, Tensor) else max
-    d = _dt.result_type(x, *[v for v in (min, max) if v is not None])
-    return E.Clamp.apply(x._cast(d), lo=lo, hi=hi)
+    bounds = [v for v in (min, max) if v is not None]
+    d = _dt.result_type(x, *bounds)
+    if builtins.any(isinstance(v, Tensor) for v in bounds):
+        tb = [_operand(v, d) for v in bounds]
+        try:
+            np.broadcast_shapes(x.data.shape, *(t.data.shape for t in tb))
+        except ValueError:
+            raise RuntimeError(f"clamp: the shapes of the input {tuple(x.shape)} and of the bounds "
+                               f"{[tuple(t.shape) for t in tb]} cannot be broadcast together") from None
+        return E.ClampTensor.apply(x._cast(d), *tb, has_lo=min is not None, has_hi=max is not None)
+    for v in bounds:
+        _dt._category_of_scalar(v)
+    return E.Clamp.apply(x._cast(d), lo=min, hi=max)
 
 
 clip = clamp
@@ -590,7 +603,7 @@ def cat(tensors, dim=0):
     ref = tensors[0]
     dim = _wrap_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != dim):
+        if t.ndim != ref.ndim or builtins.any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != dim):
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dim}: "
                                f"tensor 0 has shape {tuple(ref.shape)}, tensor {i} has shape {tuple(t.shape)}")
     return S.Cat.apply(*tensors, dim=dim)
@@ -774,7 +787,7 @@ _methods = dict(
     repeat=repeat, contiguous=contiguous, clone=clone, split=split, chunk=chunk, unbind=unbind,
     gather=gather, scatter_add=scatter_add, index_select=index_select, masked_fill=masked_fill,
     tril=tril, triu=triu, flip=flip, narrow=narrow, softmax=softmax, log_softmax=log_softmax,
-    dot=dot, outer=outer,
+    dot=dot, outer=outer, where=lambda self, condition, other: where(condition, self, other),
     relu=lambda self: _nn_functional().relu(self),
 )
 for _name, _f in _methods.items():
