@@ -32,6 +32,7 @@ from ._tensor_ops import (abs, add, all, allclose, amax, amin, any, argmax, argm
 from ._tensor_ops import sub as subtract
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from . import nn, optim  # noqa: E402
+from . import data, nn, optim  # noqa: E402
+from .tools import summary  # noqa: E402
 
 __version__ = "0.1.0"
