@@ -34,5 +34,7 @@ from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import data, nn, optim  # noqa: E402
 from .tools import summary  # noqa: E402
+from . import io  # noqa: E402
+from .io import load, save  # noqa: E402
 
 __version__ = "0.1.0"
