@@ -6,4 +6,6 @@ from .container import ModuleDict, ModuleList, Sequential
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
 from . import utils
