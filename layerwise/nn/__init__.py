@@ -8,4 +8,5 @@ from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from . import utils
