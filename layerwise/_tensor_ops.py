@@ -29,14 +29,15 @@ def _operand(v, d: _dt.dtype) -> Tensor:
     if isinstance(v, Tensor):
         return v._cast(d)
     if isinstance(v, _scalar_types):
-        return Tensor._wrap(np.asarray(v, dtype=d.np))
+        with np.errstate(over="ignore"):            # 1e300 in float32 is inf, silently
+            return Tensor._wrap(np.asarray(v, dtype=d.np))
     if isinstance(v, (list, tuple, np.ndarray)):
         raise TypeError(f"expected a Tensor or a number, got {type(v).__name__}; wrap it with "
                         "lw.tensor(...)")
     raise TypeError(f"unsupported operand of type {type(v).__name__}")
 
 
-def _binary(op, name, a, b, *, float_out=False):
+def _binary(op, name, a, b, *, float_out=False, **options):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError(f"{name}: expected at least one Tensor")
     for v in (a, b):
@@ -50,7 +51,7 @@ def _binary(op, name, a, b, *, float_out=False):
     except ValueError:
         raise RuntimeError(f"{name}: the shapes {tuple(ta.shape)} and {tuple(tb.shape)} cannot be "
                            "broadcast together") from None
-    return op.apply(ta, tb)
+    return op.apply(ta, tb, **options)
 
 
 def _as_float_input(x, name):
@@ -83,11 +84,7 @@ def div(a, b, *, rounding_mode=None):
         return _binary(E.Div, "div", a, b, float_out=True)
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
-    d = _dt.result_type(a, b)
-    na, nb = _operand(a, d).data, _operand(b, d).data
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.floor_divide(na, nb) if rounding_mode == "floor" else np.trunc(na / nb).astype(d.np)
-    return Tensor._wrap(np.asarray(q, d.np))
+    return _binary(E.DivRounding, "div", a, b, mode=rounding_mode)
 
 
 true_divide = divide = div
@@ -222,21 +219,25 @@ def square(x):
     return mul(x, x)
 
 
-def _no_grad_unary(npf, name):
+def _rounding(kind, name):
     def f(x):
-        return Tensor._wrap(npf(x.data))
+        if not x.is_floating_point():
+            return clone(x)                   # integers are already whole: same dtype, as torch
+        return E.Rounding.apply(x, kind=kind)
     f.__name__ = name
-    f.__doc__ = f"{name} (piecewise constant: no gradient flows through it)"
+    f.__doc__ = f"{name} (piecewise constant: its gradient is 0 almost everywhere)"
     return f
 
 
-floor = _no_grad_unary(np.floor, "floor")
-ceil = _no_grad_unary(np.ceil, "ceil")
-trunc = _no_grad_unary(np.trunc, "trunc")
+floor = _rounding("floor", "floor")
+ceil = _rounding("ceil", "ceil")
+trunc = _rounding("trunc", "trunc")
 
 
 def round(x, *, decimals=0):
-    return Tensor._wrap(np.round(x.data, decimals))
+    if not x.is_floating_point():
+        return clone(x)
+    return E.Rounding.apply(x, kind="round", decimals=decimals)
 
 
 # ---------------------------------------------------------------------- comparisons
@@ -295,7 +296,7 @@ def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
 
 # ---------------------------------------------------------------------- reductions
 def _reduce_dims(x, dim, name):
-    return normalize_dims(dim, x.ndim, name)
+    return normalize_dims(dim, x.ndim, name, reduce_all_if_empty=True)
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None):
@@ -328,15 +329,20 @@ def _correction(unbiased, correction):
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Σ(x − x̄)²/(n − correction); correction defaults to 1 (Bessel), as torch."""
-    if isinstance(unbiased, builtins.bool) is False and unbiased is not None and dim is None:
-        dim, unbiased = unbiased, None
+    if isinstance(dim, builtins.bool):                 # var(False): the old positional unbiased
+        dim, unbiased = None, dim
     _require_float(x, "var")
     return R.Var.apply(x, dims=_reduce_dims(x, dim, "var"),
                        correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """√var; the gradient of a constant slice is 0 (as torch), not NaN."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    _require_float(x, "std")
+    return R.Std.apply(x, dims=_reduce_dims(x, dim, "std"),
+                       correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
 def prod(x, dim=None, keepdim=False, *, dtype=None):
@@ -345,7 +351,7 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
     elif not x.is_floating_point():
         x = x._cast(_dt.int64)
     if dim is not None:
-        dim = _wrap_dim(dim, x.ndim, "prod")
+        dim = _wrap_dim(dim, x.ndim, "prod") if x.ndim else None     # a 0-d tensor: itself
     return R.Prod.apply(x, dim=dim, keepdim=keepdim)
 
 
@@ -357,6 +363,9 @@ def _max_min(x, dim, keepdim, largest, name):
         return (maximum if largest else minimum)(x, dim)
     if x.numel() == 0 and dim is None:
         raise RuntimeError(f"{name}(): expected a non-empty tensor when no dim is given")
+    if dim is not None and x.ndim == 0:               # a 0-d tensor: (itself, 0), as torch
+        _wrap_dim(dim, 0, name)
+        x, keepdim = reshape(x, 1), False
     if dim is None:
         return R.AmaxAmin.apply(x, dims=tuple(range(x.ndim)), keepdim=False, largest=largest)
     values, indices = R.MaxMinDim.apply(x, dim=_wrap_dim(dim, x.ndim, name), keepdim=keepdim,
@@ -383,16 +392,22 @@ def amin(x, dim=(), keepdim=False):
     return R.AmaxAmin.apply(x, dims=dims, keepdim=keepdim, largest=False)
 
 
-def argmax(x, dim=None, keepdim=False):
+def _arg_extreme(npf, x, dim, keepdim, name):
     if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(x.data), np.int64))
-    return Tensor._wrap(np.argmax(x.data, axis=_wrap_dim(dim, x.ndim, "argmax"), keepdims=keepdim).astype(np.int64))
+        i = np.asarray(npf(x.data), np.int64)
+        return Tensor._wrap(i.reshape((1,) * x.ndim) if keepdim else i)
+    if x.ndim == 0:
+        _wrap_dim(dim, 0, name)
+        return Tensor._wrap(np.zeros((), np.int64))
+    return Tensor._wrap(npf(x.data, axis=_wrap_dim(dim, x.ndim, name), keepdims=keepdim).astype(np.int64))
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg_extreme(np.argmax, x, dim, keepdim, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False):
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(x.data), np.int64))
-    return Tensor._wrap(np.argmin(x.data, axis=_wrap_dim(dim, x.ndim, "argmin"), keepdims=keepdim).astype(np.int64))
+    return _arg_extreme(np.argmin, x, dim, keepdim, "argmin")
 
 
 def logsumexp(x, dim, keepdim=False):
@@ -422,11 +437,17 @@ def count_nonzero(x, dim=None):
 def cumsum(x, dim):
     if not x.is_floating_point():
         x = x._cast(_dt.int64)
+    if x.ndim == 0:
+        _wrap_dim(dim, 0, "cumsum")
+        return clone(x)
     return R.Cumsum.apply(x, dim=_wrap_dim(dim, x.ndim, "cumsum"))
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) values along ``dim`` and their indices (differentiable values)."""
+    if x.ndim == 0:
+        v, i = topk(reshape(x, 1), k, 0, largest, sorted)
+        return _MinMax(reshape(v, ()), reshape(i, ())) if k == 1 else _MinMax(v, i)
     dim = _wrap_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[dim]:
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {x.shape[dim]}")
@@ -437,6 +458,9 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
 
 
 def sort(x, dim=-1, descending=False, stable=False):
+    if x.ndim == 0:
+        _wrap_dim(dim, 0, "sort")
+        return _MinMax(clone(x), Tensor._wrap(np.zeros((), np.int64)))
     dim = _wrap_dim(dim, x.ndim, "sort")
     idx = np.argsort(-x.data if descending else x.data, axis=dim, kind="stable").astype(np.int64)
     return _MinMax(gather(x, dim, Tensor._wrap(idx)), Tensor._wrap(idx))
@@ -599,8 +623,11 @@ def _tensor_seq(tensors, name):
 
 def cat(tensors, dim=0):
     tensors = _tensor_seq(tensors, "cat")
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
-    ref = tensors[0]
+    # torch's legacy rule: a 1-D empty tensor may be concatenated with anything (it is skipped)
+    legacy_empty = [t.ndim == 1 and t.shape[0] == 0 for t in tensors]
+    ref = next((t for t, e in zip(tensors, legacy_empty) if not e), tensors[0])
+    if ref.ndim != 1:
+        tensors = [t for t, e in zip(tensors, legacy_empty) if not e] or tensors[:1]
     dim = _wrap_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or builtins.any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != dim):
@@ -664,11 +691,18 @@ def _check_range(idx, size, name, dim):
 
 
 def gather(x, dim, index):
-    dim = _wrap_dim(dim, x.ndim, "gather")
     idx = _index_array(index, "gather")
+    if x.ndim == 0 and idx.ndim == 0:
+        return reshape(gather(reshape(x, 1), _wrap_dim(dim, 0, "gather"), reshape(index, 1)), ())
+    dim = _wrap_dim(dim, x.ndim, "gather")
     if idx.ndim != x.ndim:
         raise RuntimeError(f"gather: index tensor must have the same number of dimensions as input "
                            f"({x.ndim}), got {idx.ndim}")
+    for d in range(x.ndim):
+        if d != dim and idx.shape[d] > x.shape[d]:
+            raise RuntimeError(f"gather: size of index {idx.shape} does not match the input "
+                               f"{tuple(x.shape)}: index.size({d}) = {idx.shape[d]} must be <= "
+                               f"input.size({d}) = {x.shape[d]} (except in dimension {dim})")
     _check_range(idx, x.shape[dim], "gather", dim)
     return S.Gather.apply(x, dim=dim, index=idx % x.shape[dim] if x.shape[dim] else idx)
 
@@ -676,14 +710,29 @@ def gather(x, dim, index):
 def scatter_add(x, dim, index, src):
     dim = _wrap_dim(dim, x.ndim, "scatter_add")
     idx = _index_array(index, "scatter_add")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    if not idx.ndim == x.ndim == src.ndim:
+        raise RuntimeError(f"scatter_add: index ({idx.ndim}-D), self ({x.ndim}-D) and src "
+                           f"({src.ndim}-D) must have the same number of dimensions")
+    if builtins.any(i > s for i, s in zip(idx.shape, src.shape)) or builtins.any(
+            i > s for d, (i, s) in enumerate(zip(idx.shape, x.shape)) if d != dim):
+        raise RuntimeError(f"scatter_add: expected index {list(idx.shape)} to be no larger than "
+                           f"self {list(x.shape)} apart from dimension {dim} and to be no larger "
+                           f"than src {list(src.shape)}")
     _check_range(idx, x.shape[dim], "scatter_add", dim)
     d = _dt.result_type(x, src)
     return S.ScatterAdd.apply(x._cast(d), src._cast(d), dim=dim, index=idx)
 
 
 def index_select(x, dim, index):
-    dim = _wrap_dim(dim, x.ndim, "index_select")
     idx = _index_array(index, "index_select")
+    if x.ndim == 0:
+        _wrap_dim(dim, 0, "index_select")
+        if idx.size != 1:
+            raise IndexError(f"index_select(): index to a 0-d tensor can have only 1 value, got {idx.size}")
+        return reshape(index_select(reshape(x, 1), 0, Tensor._wrap(idx.reshape(1))), ())
+    dim = _wrap_dim(dim, x.ndim, "index_select")
     if idx.ndim > 1:
         raise IndexError("index_select: index must be 1-D")
     _check_range(idx, x.shape[dim], "index_select", dim)
@@ -702,6 +751,11 @@ def masked_fill(x, mask, value):
         raise RuntimeError(f"masked_fill: the mask of shape {m.shape} must be broadcastable to the "
                            f"tensor's shape {tuple(x.shape)}")
     if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s)")
+        if value.requires_grad:             # differentiable in the value, as torch
+            return E.Where.apply(value._cast(x.dtype), x, cond=m)
         value = value.item()
     return S.MaskedFill.apply(x, mask=m, value=value)
 
@@ -730,7 +784,7 @@ def getitem(x, index):
     try:
         return S.Getitem.apply(x, index=idx)
     except IndexError as e:
-        raise IndexError(f"index out of range for a tensor of shape {tuple(x.shape)}: {e}") from None
+        raise IndexError(f"invalid index for a tensor of shape {tuple(x.shape)}: {e}") from None
 
 
 def softmax(x, dim=None, dtype=None):

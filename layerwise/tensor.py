@@ -47,6 +47,7 @@ class Tensor:
 
     __array_ufunc__ = None      # make numpy defer to Tensor's reflected operators
     _hooks = None
+    _view_of = None             # (base, op class, options, output index) when made by a view op
 
     def __init__(self, data=None, *, dtype=None, requires_grad=False):
         if data is None:
@@ -342,20 +343,23 @@ class Tensor:
 
         Without a graph the result is copied into the existing array (so views see
         it); with one, self becomes the output of the new op (its graph is rebased)
-        and the old value is kept for backward.  The version counter goes up either way.
+        and the old value is kept for backward.  If self is a view, its base's graph
+        is rebased too (``ViewScatter``), so the base's gradient sees the change, as in
+        torch.  The version counter goes up either way.
         """
         recording = grad_mode.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
-        if recording and self._node is None and self.requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               "operation; wrap it in lw.no_grad() or clone() it first")
         if recording:
+            self._check_inplace_allowed()
             old = Tensor._wrap(self.data.copy(), requires_grad=False)
             old._requires_grad, old._node, old._out_idx = self.requires_grad, self._node, self._out_idx
             new = compute(old, *others)
         else:
             with grad_mode.no_grad():
                 new = compute(self, *others)
+        if new.data.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the "
+                               f"broadcast shape {list(new.data.shape)}")
         if new.data.dtype != self.data.dtype and not np.can_cast(new.data.dtype, self.data.dtype,
                                                                  "same_kind"):
             raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
@@ -363,11 +367,43 @@ class Tensor:
         if not self.data.flags.writeable:
             raise RuntimeError("in-place operation on a tensor whose memory is not writable "
                                "(an expanded view?); clone() it first")
-        np.copyto(self.data, np.broadcast_to(new.data, self.data.shape), casting="unsafe")
+        np.copyto(self.data, new.data, casting="unsafe")
         if recording:
             self._node, self._out_idx, self._requires_grad = new._node, new._out_idx, new.requires_grad
+            if self._view_of is not None:
+                self._rebase_base()
         self._version[0] += 1
         return self
+
+    def _check_inplace_allowed(self):
+        t = self
+        while t is not None:
+            if t._node is None and t.requires_grad:
+                raise RuntimeError(
+                    ("a leaf Variable that requires grad" if t is self else
+                     "a view of a leaf Variable that requires grad")
+                    + " is being used in an in-place operation; wrap it in lw.no_grad() or "
+                    "clone() it first")
+            if t._view_of is not None and t._view_of[3] is not None:
+                raise RuntimeError(
+                    f"output {t._view_of[3]} of {t._view_of[1].__name__} is a view and is being "
+                    "modified in place: it is the output of a function that returns multiple "
+                    "views (split, chunk, unbind), which do not allow it (as in torch); replace "
+                    "the in-place operation by an out-of-place one")
+            t = t._view_of[0] if t._view_of is not None else None
+
+    def _rebase_base(self):
+        """self (a view) was just changed in place under autograd: make its base's graph
+        ``ViewScatter(old base, new view)`` and go on up the chain of views."""
+        from .ops.shape import ViewScatter
+        base, op, options, _ = self._view_of
+        positions = op().forward(np.arange(base.data.size).reshape(base.data.shape), **options)
+        old = Tensor._wrap(base.data)
+        old._requires_grad, old._node, old._out_idx = base.requires_grad, base._node, base._out_idx
+        new = ViewScatter.apply(old, self, positions=np.array(positions))
+        base._node, base._out_idx, base._requires_grad = new._node, new._out_idx, new.requires_grad
+        if base._view_of is not None:
+            base._rebase_base()
 
     def add_(self, other, *, alpha=1):
         return self._inplace(lambda a, b: a.add(b, alpha=alpha), other)
@@ -387,35 +423,57 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         return self._inplace(lambda a: a.clamp(min, max))
 
-    def copy_(self, src):
-        src = src if isinstance(src, Tensor) else tensor(src)
-        return self._inplace(lambda a, s: s._cast(a.dtype), src)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+    __ipow__ = pow_
 
-    def zero_(self):
-        with grad_mode.no_grad():
-            self.data[...] = 0
-        self._version[0] += 1
-        return self
+    def copy_(self, src):
+        """Write ``src`` (broadcast, cast to self's dtype) into self; differentiable in src."""
+        from .ops.elementwise import Overwrite
+        src = src if isinstance(src, Tensor) else tensor(src)
+        try:
+            np.broadcast_to(src.data, self.data.shape)
+        except ValueError:
+            raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast "
+                               f"to the destination's shape {tuple(self.shape)}") from None
+        return self._inplace(lambda a, s: Overwrite.apply(a, s._cast(a.dtype)), src)
 
     def fill_(self, value):
-        self.data[...] = value.item() if isinstance(value, Tensor) else value
-        self._version[0] += 1
-        return self
+        from .ops.elementwise import Overwrite
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                                   f"with {value.ndim} dimensions")
+        else:
+            value = Tensor._wrap(np.asarray(value))
+        if not (grad_mode.is_grad_enabled() and (self.requires_grad or value.requires_grad)):
+            self.data[...] = value.data            # fast path: no graph to record
+            self._version[0] += 1
+            return self
+        return self._inplace(lambda a, v: Overwrite.apply(a, v._cast(a.dtype)), value)
+
+    def zero_(self):
+        return self.fill_(0)
 
     def masked_fill_(self, mask, value):
         return self._inplace(lambda a: a.masked_fill(mask, value))
 
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        from .random import get_generator
-        self.data[...] = get_generator(generator).uniform(a, b, self.data.shape)
+    def _fill_random(self, values):
+        if grad_mode.is_grad_enabled():
+            self._check_inplace_allowed()
+        self.data[...] = values
         self._version[0] += 1
         return self
 
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import get_generator
+        return self._fill_random(get_generator(generator).uniform(a, b, self.data.shape))
+
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from .random import get_generator
-        self.data[...] = get_generator(generator).normal(mean, std, self.data.shape)
-        self._version[0] += 1
-        return self
+        return self._fill_random(get_generator(generator).normal(mean, std, self.data.shape))
 
     def __setitem__(self, index, value):
         idx = _normalize_index(index, self)
@@ -423,7 +481,11 @@ class Tensor:
             np.asarray(value.item() if hasattr(value, "item") and not isinstance(value, np.ndarray)
                        else value, self.data.dtype))
         from .ops.shape import IndexPut
-        self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
+        try:
+            self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
+        except (IndexError, ValueError) as e:
+            raise (IndexError if isinstance(e, IndexError) else RuntimeError)(f"invalid assignment to an index of a tensor of shape {tuple(self.shape)} "
+                          f"(value of shape {tuple(value.shape)}): {e}") from None
 
     # ------------------------------------------------------------------ new tensors
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
@@ -469,33 +531,75 @@ def _normalize_index(index, t):
     return tuple(out)
 
 
+def _float_formatter(a):
+    """torch's float printing rule: integral values as "3.", else 4 decimals; scientific
+    notation (4 decimals) when max/min of the non-zero magnitudes > 1000, max > 1e8, or (for
+    non-integral values) min < 1e-4.  Every element is padded to the widest one."""
+    vals = a[np.isfinite(a) & (a != 0)].astype(np.float64)
+    finite = np.abs(vals)
+    integral = bool(np.all(vals == np.ceil(vals)))
+    sci = False
+    if finite.size:
+        lo, hi = finite.min(), finite.max()
+        sci = hi / lo > 1000.0 or hi > 1e8 or (not integral and lo < 1e-4)
+
+    def fmt(v):
+        if not np.isfinite(v):
+            return str(v)                     # nan, inf, -inf
+        if sci:
+            return f"{v:.4e}"
+        return f"{v:.0f}." if integral else f"{v:.4f}"
+    width = max((len(fmt(v)) for v in vals), default=0)     # as torch: finite non-zeros only
+    return lambda v: fmt(v).rjust(width)
+
+
 def _format(t: Tensor) -> str:
     a = t.data
     prefix = "tensor("
-    if a.dtype.kind == "f":
-        finite = a[np.isfinite(a)]
-        integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
-        opts = dict(precision=4, floatmode="fixed") if not integral else {}
-        if big and not integral:
-            opts = dict(precision=4, floatmode="fixed", formatter={"float_kind": lambda v: f"{v:.4e}"})
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3, **opts)
+    if a.dtype.kind == "f" and a.size:
+        shown = a
+        if a.size > 1000:           # the width only depends on the elements that are printed
+            shown = np.concatenate([a.reshape(-1)[:3], a.reshape(-1)[-3:]])
+        opts = {"formatter": {"float_kind": _float_formatter(shown)}}
+        if a.ndim == 0:
+            return _add_suffixes(prefix + opts["formatter"]["float_kind"](a.item()).strip(), t)
+        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
+                               max_line_width=80, **opts)
     else:
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3)
-    extras = []
-    default = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64), "b": np.dtype(bool)}
-    if a.dtype != default.get(a.dtype.kind) or a.size == 0:
-        if not (a.size == 0 and a.dtype == default.get(a.dtype.kind)):
-            extras.append(f"dtype={t.dtype!r}")
+        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
+                               max_line_width=80)
     if a.size == 0:
-        body = "[]" if a.ndim == 1 else body
-        if a.ndim != 1:
-            extras.insert(0, f"size={tuple(a.shape)}")
+        body = "[]"
+    return _add_suffixes(prefix + body, t)
+
+
+def _add_suffixes(text: str, t: Tensor) -> str:
+    """Append ", dtype=..." etc. as torch does: on a new line when the last one would pass 80."""
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for suffix in _extras(t):
+        if last + len(suffix) + 2 > 80:
+            parts.append(",\n" + " " * len("tensor(") + suffix)
+            last = len("tensor(") + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last += len(suffix) + 2
+    return "".join(parts) + ")"
+
+
+def _extras(t: Tensor) -> list:
+    a = t.data
+    extras = []
+    if a.size == 0 and a.ndim != 1:
+        extras.append(f"size={tuple(a.shape)}")
+    default = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64), "b": np.dtype(bool)}
+    if a.dtype != default.get(a.dtype.kind):
+        extras.append(f"dtype={t.dtype!r}")
     if t._node is not None:
         extras.append(f"grad_fn={t._node!r}")
     elif t.requires_grad:
         extras.append("requires_grad=True")
-    return prefix + body + "".join(", " + e for e in extras) + ")"
+    return extras
 
 
 # ---------------------------------------------------------------------- creation
@@ -651,6 +755,8 @@ def randn_like(t, *, dtype=None, generator=None):
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
     from .random import get_generator
     as_device(device)
+    if size is None and isinstance(high, (tuple, list, Size)):
+        low, high, size = 0, low, high             # randint(high, size)
     if high is None:
         low, high = 0, low
     if size is None:

@@ -1,7 +1,11 @@
 """Reverse-mode differentiation over the recorded graph.
 
 The graph is a DAG of ``Function`` nodes; a Tensor produced by an op points to
-its node (``_node``) and which of the node's outputs it is (``_out_idx``).
+its node (``_node``) and which of the node's outputs it is (``_out_idx``).  A node
+points back along ``edges``, fixed when it was recorded: ``(producer node, output
+index)`` for a non-leaf input, ``(leaf tensor, None)`` for a leaf, ``None`` for an
+input that needs no gradient — so an in-place op that later rebases a tensor onto
+a new node does not change what earlier consumers differentiate through.
 ``run_backward`` orders the nodes with an *iterative* depth-first search (a
 recursive walk overflows Python's stack past ~1,000 ops), then visits them in
 reverse topological order, so a node runs only once every gradient flowing into
@@ -9,6 +13,7 @@ it has been summed: a tensor used by several ops gets the sum of their gradients
 """
 from __future__ import annotations
 
+from ..backend import xp
 from . import grad_mode
 
 
@@ -29,9 +34,9 @@ def _topological_order(roots):
             raise RuntimeError(
                 f"trying to backward through the graph a second time (at {node.name}): its saved "
                 "arrays were freed by the first backward; pass retain_graph=True to the first call")
-        for t in node.inputs:
-            if t._node is not None and id(t._node) not in visited:
-                stack.append((t._node, False))
+        for edge in node.edges:
+            if edge is not None and edge[1] is not None and id(edge[0]) not in visited:
+                stack.append((edge[0], False))
     order.reverse()          # consumers before producers
     return order
 
@@ -69,7 +74,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
             wanted[(id(t._node), t._out_idx) if t._node is not None else id(t)] = t
 
     captured = {}
-    with grad_mode.no_grad():
+    with grad_mode.no_grad(), xp.errstate(all="ignore"):      # inf/nan silently, as torch
         for node in _topological_order(roots):
             grads = [node_grads.pop((id(node), i), None) for i in range(node.n_outputs)]
             if all(g is None for g in grads):
@@ -91,23 +96,25 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
             in_grads = node.backward(*grads)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            if len(in_grads) != len(node.inputs):
+            if len(in_grads) != len(node.edges):
                 raise RuntimeError(f"{node.name}.backward returned {len(in_grads)} gradients "
-                                   f"for {len(node.inputs)} inputs")
-            for t, g, need in zip(node.inputs, in_grads, node.needs_input_grad):
-                if not need or g is None:
+                                   f"for {len(node.edges)} inputs")
+            for edge, g, (shape, dtype) in zip(node.edges, in_grads, node.input_meta):
+                if edge is None or g is None:
                     continue
-                if g.shape != t.shape:
+                if g.shape != shape:
                     raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                                       f"{g.shape} for an input of shape {t.shape}")
-                if g.dtype != t.data.dtype:
-                    g = g.astype(t.data.dtype)
-                if t._node is None:
-                    leaves[id(t)] = t
-                    _accumulate(leaf_grads, id(t), g)
+                                       f"{g.shape} for an input of shape {shape}")
+                if g.dtype != dtype:
+                    g = g.astype(dtype)
+                producer, idx = edge
+                if idx is None:                       # a leaf tensor
+                    leaves[id(producer)] = producer
+                    _accumulate(leaf_grads, id(producer), g)
                 else:
-                    _accumulate(node_grads, (id(t._node), t._out_idx), g)
-            if not retain_graph:
+                    _accumulate(node_grads, (id(producer), idx), g)
+            if not retain_graph and node.saved:
+                # Free the saved arrays.  A node that saved nothing can be run again, as in torch.
                 node.saved = None
                 node.released = True
 
@@ -133,5 +140,4 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
 
 def _zeros_like_output(node, i):
     shape, dtype = node.output_meta[i]
-    from ..backend import xp
     return xp.zeros(shape, dtype)

@@ -14,15 +14,17 @@ graph.  Integer and bool outputs (indices, masks) never require a gradient.
 
 Saved arrays that are an input's or output's own storage are protected by the
 tensor's version counter: an in-place change before backward raises instead of
-silently producing a wrong gradient.
+silently producing a wrong gradient.  (A saved array that is a *view* of an input
+is not recognised; save the input array itself.)
 """
 from __future__ import annotations
 
+from ..backend import xp
 from . import grad_mode
 
 
 class Function:
-    #: output 0 is a view of input 0: it shares its memory and version counter.
+    #: the outputs are views of input 0: they share its memory and version counter.
     is_view = False
 
     needs_input_grad: tuple = ()
@@ -48,13 +50,25 @@ class Function:
         fn = cls()
         record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
-        out = fn.forward(*[t.data for t in inputs], **options)
+        with xp.errstate(all="ignore"):     # inf/nan arise silently, as in torch
+            out = fn.forward(*[t.data for t in inputs], **options)
         multi = isinstance(out, tuple)
         outs = tuple(Tensor._wrap(o, requires_grad=record and o.dtype.kind == "f") for o in (out if multi else (out,)))
         if fn.is_view:
-            outs[0]._version = inputs[0]._version
+            # A view shares its input's memory and version counter, and remembers how it was
+            # made (op, options, which output), so an in-place change of the view can rebase
+            # the base's graph too.
+            for i, o in enumerate(outs):
+                o._version = inputs[0]._version
+                o._view_of = (inputs[0], cls, options, i if multi else None)
         if record:
-            fn.inputs = inputs
+            # Edges to the producers *as they are now*: an in-place op may later rebase an
+            # input tensor onto a new node, and this node must still reach the old one.
+            # Only leaves are held as tensors (to accumulate .grad); a non-leaf input is held
+            # as (node, output index), so its array is not kept alive by the graph.
+            fn.edges = tuple(None if not need else (t, None) if t._node is None else (t._node, t._out_idx)
+                             for t, need in zip(inputs, fn.needs_input_grad))
+            fn.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
             fn.n_outputs = len(outs)
             fn.output_hooks = None
             fn.released = False
@@ -80,4 +94,4 @@ class Function:
                     "clone it before changing it in place")
 
     def __repr__(self):
-        return f"<{self.name}Backward>"
+        return f"<{self.name}Backward0>"

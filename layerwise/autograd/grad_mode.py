@@ -15,9 +15,19 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Context manager and decorator that sets the grad mode and restores it."""
+    """Context manager and decorator (``@no_grad()`` or ``@no_grad``) that sets the grad mode
+    and restores it."""
 
     mode = True
+
+    def __new__(cls, *args):
+        self = super().__new__(cls)
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return self(args[0])                # used as a bare decorator: @no_grad
+        return self
+
+    def __init__(self, *args):
+        pass
 
     def __enter__(self):
         global _enabled
@@ -60,6 +70,18 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         pass
+
+    def __call__(self, func):
+        """As a decorator: undo the immediate switch; the mode applies inside ``func`` only."""
+        global _enabled
+        _enabled = self._prev
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+        return wrapper
 
     def __exit__(self, *exc):
         global _enabled

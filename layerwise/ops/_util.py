@@ -21,11 +21,16 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def normalize_dims(dim, ndim, op="op"):
-    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+def normalize_dims(dim, ndim, op="op", reduce_all_if_empty=False):
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts dim 0 and -1 (as torch) but has no axis to name: the result is ().
+    """
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims and reduce_all_if_empty:
+        return tuple(range(ndim))        # torch: sum(dim=()) / amax(dim=()) reduce everything
     out = []
     for d in dims:
         if not isinstance(d, int):
@@ -34,7 +39,8 @@ def normalize_dims(dim, ndim, op="op"):
         if not lo <= d <= hi:
             raise IndexError(f"{op}: dimension out of range (expected to be in range of "
                              f"[{lo}, {hi}], but got {d})")
-        out.append(d % ndim if ndim else 0)
+        if ndim:
+            out.append(d % ndim)
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dim {dims} appears multiple times")
     return tuple(sorted(out))

@@ -69,6 +69,26 @@ class Div(Function):
                 unbroadcast(-gb * z, sb) if self.needs_input_grad[1] else None)
 
 
+class DivRounding(Function):
+    """z = floor(a / b) or trunc(a / b) (``rounding_mode``);  dz/da = dz/db = 0 (as torch)."""
+
+    def forward(self, a, b, mode="floor"):
+        self.shapes = a.shape, b.shape
+        if a.dtype.kind in "iub" and not xp.all(b):
+            raise RuntimeError("ZeroDivisionError: integer division by zero")
+        if mode == "floor":
+            return xp.floor_divide(a, b)
+        if a.dtype.kind in "iu":                    # exact integer truncation, no float round trip
+            q = xp.floor_divide(a, b)
+            return q + ((q < 0) & (q * b != a))
+        return xp.trunc(a / b)
+
+    def backward(self, g):
+        sa, sb = self.shapes
+        return (xp.zeros(sa, g.dtype) if self.needs_input_grad[0] else None,
+                xp.zeros(sb, g.dtype) if self.needs_input_grad[1] else None)
+
+
 class Pow(Function):
     """z = a ** b;  dz/da = b·a^(b−1), dz/db = z·ln a (0 where a = 0 and b ≥ 0, as torch)."""
 
@@ -84,7 +104,8 @@ class Pow(Function):
         ga = gb = None
         if self.needs_input_grad[0]:
             # b·a^(b−1), written to stay exact at b = 0 (gradient 0, no 0·inf).
-            ga = unbroadcast(xp.where(b == 0, 0.0, g * b * a ** (b - 1)).astype(g.dtype), sa)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                ga = unbroadcast(xp.where(b == 0, 0.0, g * b * a ** (b - 1)).astype(g.dtype), sa)
         if self.needs_input_grad[1]:
             with xp.errstate(divide="ignore", invalid="ignore"):
                 ln = xp.where((a == 0) & (b >= 0), 0.0, xp.log(a))
@@ -194,12 +215,21 @@ class Sign(Function):
         return xp.zeros_like(g)
 
 
-class Clamp(Function):
-    """z = min(max(x, lo), hi);  dz/dx = 1 where lo ≤ x ≤ hi (bounds included, as torch), else 0.
+class Rounding(Function):
+    """z = floor/ceil/trunc/round(x);  dz/dx = 0 (piecewise constant), as torch."""
 
-    ``lo``/``hi`` may be None, scalars or arrays (tensor bounds get no gradient here;
-    use maximum/minimum for differentiable bounds).
-    """
+    def forward(self, x, kind="floor", decimals=0):
+        if kind == "round":
+            return xp.round(x, decimals)
+        return getattr(xp, kind)(x)
+
+    def backward(self, g):
+        return xp.zeros_like(g)
+
+
+class Clamp(Function):
+    """z = min(max(x, lo), hi) with scalar bounds;  dz/dx = 1 where lo ≤ x ≤ hi (bounds included,
+    as torch), else 0.  If lo > hi every element is hi (gradient 0)."""
 
     def forward(self, x, lo=None, hi=None):
         mask = xp.ones(x.shape, dtype=bool)
@@ -210,14 +240,58 @@ class Clamp(Function):
         if hi is not None:
             mask &= x <= hi
             z = xp.minimum(z, hi)
-        if lo is not None and hi is not None:
-            z = xp.where(xp.asarray(lo) > xp.asarray(hi), hi, z)   # torch: hi wins if lo > hi
         self.save_for_backward(mask)
         return xp.asarray(z, dtype=x.dtype)
 
     def backward(self, g):
         (mask,) = self.saved
         return g * mask
+
+
+class ClampTensor(Function):
+    """z = min(max(x, lo), hi) with tensor bounds (either may be absent), broadcasting all three.
+
+    dz/dx  = 1 where lo ≤ x ≤ hi, else 0;
+    dz/dlo = 1 where x < lo (and lo < hi when both bounds are given), else 0;
+    dz/dhi = 1 where x > hi, or everywhere hi < lo (then z = hi), else 0 — torch's rule.
+    """
+
+    def forward(self, x, *bounds, has_lo=True, has_hi=True):
+        lo = bounds[0] if has_lo else None
+        hi = bounds[-1] if has_hi else None
+        shape = xp.broadcast_shapes(x.shape, *(b.shape for b in bounds))
+        self.shapes = (x.shape,) + tuple(b.shape for b in bounds)
+        self.has = (has_lo, has_hi)
+        z = xp.broadcast_to(x, shape)
+        keep = xp.ones(shape, dtype=bool)
+        to_lo = to_hi = None
+        if lo is not None:
+            to_lo = x < lo
+            keep = keep & (x >= lo)
+            z = xp.maximum(z, lo)
+        if hi is not None:
+            to_hi = x > hi
+            keep = keep & (x <= hi)
+            z = xp.minimum(z, hi)
+        if lo is not None and hi is not None:
+            crossed = hi < lo
+            to_lo = to_lo & ~crossed
+            to_hi = to_hi | crossed
+        self.masks = keep, to_lo, to_hi
+        return xp.asarray(z, dtype=x.dtype)
+
+    def backward(self, g):
+        keep, to_lo, to_hi = self.masks
+        zero = xp.zeros((), g.dtype)
+        grads = [unbroadcast(xp.where(keep, g, zero), self.shapes[0])
+                 if self.needs_input_grad[0] else None]
+        i = 1
+        for present, mask in zip(self.has, (to_lo, to_hi)):
+            if present:
+                grads.append(unbroadcast(xp.where(mask, g, zero), self.shapes[i])
+                             if self.needs_input_grad[i] else None)
+                i += 1
+        return tuple(grads)
 
 
 class Maximum(Function):
@@ -339,3 +413,16 @@ class Identity(Function):
 
     def backward(self, g):
         return g
+
+
+class Overwrite(Function):
+    """z = v broadcast to x's shape, x's values discarded (copy_, fill_, zero_);
+    dz/dx = 0, dz/dv = 1 (summed over broadcast axes)."""
+
+    def forward(self, x, v):
+        self.vshape = v.shape
+        return xp.array(xp.broadcast_to(v, x.shape), dtype=x.dtype)
+
+    def backward(self, g):
+        return (xp.zeros_like(g) if self.needs_input_grad[0] else None,
+                unbroadcast(g, self.vshape) if self.needs_input_grad[1] else None)

@@ -13,6 +13,8 @@ from ._util import unbroadcast
 
 
 class MatMul(Function):
+    """Z = A·B (NumPy matmul semantics);  dL/dA = G·Bᵀ, dL/dB = Aᵀ·G, reduced over broadcast batch dims."""
+
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
                                b if self.needs_input_grad[0] else None)
@@ -24,9 +26,11 @@ class MatMul(Function):
         sa, sb = self.shapes
         ga = gb = None
         # Promote vectors to matrices so one formula covers every case.
-        if len(sa) == 1:
+        if len(sa) == 1 and len(sb) == 1:
+            g = g.reshape(1, 1)                      # vector · vector gave a 0-d output
+        elif len(sa) == 1:
             g = xp.expand_dims(g, -2)
-        if len(sb) == 1:
+        elif len(sb) == 1:
             g = xp.expand_dims(g, -1)
         if self.needs_input_grad[0]:
             ga = xp.matmul(g, xp.swapaxes(b[:, None] if b.ndim == 1 else b, -1, -2))

@@ -30,9 +30,12 @@ class Mean(Function):
         self.n = 1
         for d in dims:
             self.n *= x.shape[d]
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            return xp.mean(x, axis=dims, keepdims=keepdim) if x.size else \
-                xp.full([s for i, s in enumerate(x.shape) if i not in dims or keepdim], xp.nan, x.dtype)
+        if x.size:
+            return xp.mean(x, axis=dims, keepdims=keepdim)
+        # empty: NaN where the reduced slice is empty (no NumPy warning)
+        kept = [1 if i in dims else s for i, s in enumerate(x.shape)]
+        z = xp.full(kept, xp.nan if self.n == 0 else 0, x.dtype)
+        return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
         g = expand_reduced(g, self.shape, self.dims, self.keepdim)
@@ -58,6 +61,30 @@ class Var(Function):
         g = expand_reduced(g, self.shape, self.dims, self.keepdim)
         with xp.errstate(invalid="ignore", divide="ignore"):
             return (g * xc * (2 / xc.dtype.type(self.denom))).astype(xc.dtype)
+
+
+class Std(Function):
+    """z = √(Σ (x − x̄)² / (n − c));  dz/dx = (x − x̄) / ((n − c)·z), and 0 where z = 0 (a constant
+    slice), as torch — not the 0/0 that √ of ``Var`` would give."""
+
+    def forward(self, x, dims=(), correction=1, keepdim=False):
+        self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        self.denom = max(n - correction, 0)
+        xc = x - xp.mean(x, axis=dims, keepdims=True)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            z = xp.sqrt(xp.sum(xc * xc, axis=dims, keepdims=True) / x.dtype.type(self.denom)).astype(x.dtype)
+        self.save_for_backward(xc, z)
+        return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
+
+    def backward(self, g):
+        xc, z = self.saved
+        g = expand_reduced(g, self.shape, self.dims, self.keepdim)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            scale = xp.where(z == 0, 0, g / (z * xc.dtype.type(self.denom)))
+        return (scale * xc).astype(xc.dtype)
 
 
 class Prod(Function):
@@ -127,18 +154,20 @@ class LogSumExp(Function):
         self.shape, self.dims, self.keepdim = x.shape, dims, keepdim
         m = xp.max(x, axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        z = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            z = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
         self.save_for_backward(x, z)
         return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
         x, z = self.saved
         g = expand_reduced(g, self.shape, self.dims, self.keepdim)
-        return (g * xp.exp(x - z)).astype(x.dtype)
+        with xp.errstate(invalid="ignore"):
+            return (g * xp.exp(x - z)).astype(x.dtype)
 
 
 class Norm(Function):
-    """z = (Σ |x|^p)^(1/p);  dz/dx = x·|x|^(p−2) / z^(p−1) (0 where z = 0, as torch).
+    """z = (Σ |x|^p)^(1/p);  dz/dx = sign(x)·|x|^(p−1) / z^(p−1) (0 where x = 0 or z = 0, as torch).
 
     p = inf is max|x| with the gradient split among ties; p = 0 counts non-zeros (no gradient).
     """
@@ -170,8 +199,10 @@ class Norm(Function):
                 d = xp.sign(x) * mask / mask.sum(axis=self.dims, keepdims=True)
             elif p == 2:
                 d = x / z
+            elif p == 1:
+                d = xp.sign(x)
             else:
-                d = x * xp.abs(x) ** (p - 2) / z ** (p - 1)
+                d = xp.where(x == 0, 0, xp.sign(x) * xp.abs(x) ** (p - 1)) / z ** (p - 1)
             d = xp.where(z == 0, 0, d)
         return (g * d).astype(x.dtype)
 

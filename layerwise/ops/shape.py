@@ -17,7 +17,7 @@ class Reshape(Function):
     def forward(self, x, shape=()):
         self.shape = x.shape
         z = x.reshape(shape)
-        self.is_view = xp.shares_memory(z, x) if x.size else False
+        self.is_view = bool(x.size) and xp.may_share_memory(z, x)    # reshape: a view or a copy
         return z
 
     def backward(self, g):
@@ -102,6 +102,8 @@ class Stack(Function):
 class Split(Function):
     """Pieces of x along ``dim`` (views);  the gradient concatenates the pieces' gradients."""
 
+    is_view = True
+
     def forward(self, x, sizes=(), dim=0):
         self.dim = dim
         bounds = xp.cumsum([0] + list(sizes))
@@ -127,6 +129,8 @@ class Getitem(Function):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
         self.basic = _is_basic(index)
         self.is_view = self.basic
+        if self.basic and not any(i is Ellipsis for i in index):
+            return x[index + (Ellipsis,)]     # x[0, 2] as a 0-d *view*, not a NumPy scalar copy
         return x[index]
 
     def backward(self, g):
@@ -158,11 +162,15 @@ class IndexPut(Function):
 
 
 class Gather(Function):
-    """z[i][j] = x[i][index[i][j]] along ``dim``;  dz/dx scatter-adds g back along ``index``."""
+    """z[i][j] = x[i][index[i][j]] along ``dim``;  dz/dx scatter-adds g back along ``index``.
+
+    ``index`` may be smaller than x in the other dims (as torch): only x's leading corner is read.
+    """
 
     def forward(self, x, dim=0, index=None):
         self.shape, self.dim, self.index = x.shape, dim, index
-        return xp.take_along_axis(x, index, axis=dim)
+        corner = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+        return xp.take_along_axis(x[corner], index, axis=dim)
 
     def backward(self, g):
         out = xp.zeros(self.shape, g.dtype)
@@ -191,7 +199,10 @@ class ScatterAdd(Function):
         gsrc = None
         if self.needs_input_grad[1]:
             gsrc = xp.zeros(self.src_shape, g.dtype)
-            gsrc[tuple(slice(0, n) for n in self.index.shape)] = xp.take_along_axis(g, self.index, axis=self.dim)
+            corner = tuple(slice(None) if d == self.dim else slice(0, n)
+                           for d, n in enumerate(self.index.shape))
+            gsrc[tuple(slice(0, n) for n in self.index.shape)] = xp.take_along_axis(
+                g[corner], self.index, axis=self.dim)
         return (g if self.needs_input_grad[0] else None), gsrc
 
 
@@ -261,3 +272,26 @@ class ConstantPad(Function):
         out = xp.zeros(self.shape, g.dtype)
         out[self.crop] = g[self.inner]
         return out
+
+
+class ViewScatter(Function):
+    """The graph of a base tensor after one of its views was changed in place.
+
+    ``positions[j]`` is the flat position in the base of the view's element j (the view op
+    replayed on ``arange``).  The base's memory already holds the new values (the view shares
+    it), so forward returns it as is.  z = base with z.flat[positions] = view;
+    dz/dbase = g with the view's positions zeroed, dz/dview = g.flat[positions].
+    """
+
+    def forward(self, base, view, positions=None):
+        self.positions = positions
+        return base
+
+    def backward(self, g):
+        gb = gv = None
+        if self.needs_input_grad[0]:
+            gb = g.copy()
+            gb.reshape(-1)[self.positions.reshape(-1)] = 0
+        if self.needs_input_grad[1]:
+            gv = g.reshape(-1)[self.positions]
+        return gb, gv

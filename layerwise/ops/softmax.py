@@ -12,20 +12,22 @@ from ..backend import xp
 def log_softmax_array(x, dim):
     m = xp.max(x, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
-    shifted = x - m
-    with xp.errstate(divide="ignore"):
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        shifted = x - m
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
 
 
 def softmax_array(x, dim):
     m = xp.max(x, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
-    e = xp.exp(x - m)
     with xp.errstate(invalid="ignore", divide="ignore"):
+        e = xp.exp(x - m)
         return e / xp.sum(e, axis=dim, keepdims=True)
 
 
 class Softmax(Function):
+    """y = e^(x − max) / Σ_dim e^(x − max);  dL/dx = y ⊙ (g − Σ_dim g ⊙ y)."""
+
     def forward(self, x, dim=-1):
         self.dim = dim
         y = softmax_array(x, dim)
@@ -38,6 +40,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """y = x − max − log Σ_dim e^(x − max);  dL/dx = g − e^y ⊙ Σ_dim g."""
+
     def forward(self, x, dim=-1):
         self.dim = dim
         y = log_softmax_array(x, dim)
@@ -46,4 +50,5 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         (y,) = self.saved
-        return g - xp.exp(y) * xp.sum(g, axis=self.dim, keepdims=True)
+        with xp.errstate(invalid="ignore"):
+            return g - xp.exp(y) * xp.sum(g, axis=self.dim, keepdims=True)
