@@ -1,0 +1,133 @@
+"""Loss Modules (layerwise/nn/loss.py) against torch.nn: values, gradients, constructor
+defaults, buffers (class weights, pos_weight) in the state_dict, and repr."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import layerwise as lw
+from parity import check_module, const, distinct, rand
+
+W3 = np.array([0.4, 1.5, 0.9])
+
+
+def probs(*shape, seed=0):
+    p = rand(*shape, lo=0.05, hi=1.0, seed=seed)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+# (constructor, input, target)
+LOSSES = [
+    (lambda m: m.nn.MSELoss(), rand(4, 3), rand(4, 3, seed=1)),
+    (lambda m: m.nn.MSELoss(reduction="sum"), rand(4, 3), rand(4, 3, seed=1)),
+    (lambda m: m.nn.L1Loss(reduction="none"), distinct(4, 3), distinct(4, 3, seed=1, spread=1)),
+    (lambda m: m.nn.SmoothL1Loss(beta=0.5), distinct(4, 3), distinct(4, 3, seed=1, spread=1)),
+    (lambda m: m.nn.HuberLoss(delta=0.8), distinct(4, 3), distinct(4, 3, seed=1, spread=1)),
+    (lambda m: m.nn.CrossEntropyLoss(), rand(5, 3), const(np.array([0, 2, 1, 1, 0]))),
+    (lambda m: m.nn.CrossEntropyLoss(weight=m.tensor(W3), ignore_index=1, label_smoothing=0.1),
+     rand(5, 3), const(np.array([0, 2, 1, 1, 0]))),
+    (lambda m: m.nn.CrossEntropyLoss(reduction="none"), rand(2, 3, 4),
+     const(np.array([[0, 1, 2, 2], [1, 1, 0, 2]]))),
+    (lambda m: m.nn.CrossEntropyLoss(label_smoothing=0.2), rand(4, 3), probs(4, 3)),
+    (lambda m: m.nn.NLLLoss(weight=m.tensor(W3)), rand(5, 3), const(np.array([0, 2, 1, 1, 0]))),
+    (lambda m: m.nn.NLLLoss(ignore_index=0, reduction="sum"), rand(5, 3), const(np.array([0, 2, 1, 1, 0]))),
+    (lambda m: m.nn.BCELoss(), rand(4, 3, lo=0.05, hi=0.95), rand(4, 3, lo=0, hi=1, seed=1)),
+    (lambda m: m.nn.BCELoss(weight=m.tensor(W3), reduction="none"), rand(4, 3, lo=0.05, hi=0.95),
+     const(rand(4, 3, lo=0, hi=1, seed=1))),
+    (lambda m: m.nn.BCEWithLogitsLoss(), rand(4, 3), rand(4, 3, lo=0, hi=1, seed=1)),
+    (lambda m: m.nn.BCEWithLogitsLoss(weight=m.tensor(rand(4, 1, lo=0.2, hi=2)),
+                                      pos_weight=m.tensor(W3)), rand(4, 3), rand(4, 3, lo=0, hi=1, seed=1)),
+    (lambda m: m.nn.KLDivLoss(reduction="batchmean"), np.log(probs(4, 3)), probs(4, 3, seed=1)),
+    (lambda m: m.nn.KLDivLoss(reduction="sum", log_target=True), np.log(probs(4, 3)),
+     np.log(probs(4, 3, seed=1))),
+]
+IDS = [f"{type(make(torch)).__name__}-{i}" for i, (make, _, _) in enumerate(LOSSES)]
+
+
+@pytest.mark.parametrize("make,x,t", LOSSES, ids=IDS)
+def test_loss_module_parity(make, x, t):
+    check_module(make, x, t)
+
+
+@pytest.mark.parametrize("make,x,t", LOSSES, ids=IDS)
+def test_repr_attributes_and_state_dict_match_torch(make, x, t):
+    th, mine = make(torch), make(lw)
+    assert repr(mine) == repr(th)
+    public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
+    for k, v in public.items():
+        assert getattr(mine, k) == v, k
+    assert list(mine.state_dict()) == list(th.state_dict())
+    for name, buf in th.named_buffers():
+        assert np.array_equal(getattr(mine, name).numpy(), buf.numpy())
+
+
+def test_weight_buffer_moves_with_the_module():
+    loss = lw.nn.CrossEntropyLoss(weight=lw.tensor(W3)).float()
+    assert loss.weight.dtype == lw.float32 and loss.weight.requires_grad is False
+    loss(lw.randn(2, 3), lw.tensor([0, 2]))
+    assert lw.nn.CrossEntropyLoss().weight is None
+
+
+def test_defaults_match_torch():
+    for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
+                 "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"):
+        th, mine = getattr(torch.nn, name)(), getattr(lw.nn, name)()
+        public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
+        assert {k: getattr(mine, k) for k in public} == public, name
+
+
+def test_legacy_reduction_flags():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kw in ({"size_average": False}, {"reduce": False}, {"size_average": True, "reduce": True}):
+            assert lw.nn.MSELoss(**kw).reduction == torch.nn.MSELoss(**kw).reduction
+            assert lw.nn.NLLLoss(**kw).reduction == torch.nn.NLLLoss(**kw).reduction
+
+
+def test_invalid_reduction_fails_at_construction():
+    with pytest.raises(ValueError, match=r"MSELoss: 'avg' is not a valid value for reduction"):
+        lw.nn.MSELoss(reduction="avg")
+    assert lw.nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"
+
+
+def test_clear_errors_reach_the_module_caller():
+    with pytest.raises(ValueError, match=r"target shape \(3,\) differs from input shape \(3, 1\)"):
+        lw.nn.MSELoss()(lw.randn(3, 1), lw.randn(3))
+    with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
+        lw.nn.CrossEntropyLoss()(lw.randn(2, 3), lw.tensor([0, 3]))
+
+
+def test_all_names_are_exported_and_exist_in_torch():
+    from layerwise.nn import loss
+    for name in loss.__all__:
+        assert getattr(lw.nn, name) is getattr(loss, name)
+        assert hasattr(torch.nn, name), name
+
+
+def test_training_loop_matches_torch():
+    """A few SGD steps of a tiny classifier: the same losses, step by step, in both libraries."""
+    x = rand(16, 5, seed=3)
+    y = np.random.default_rng(0).integers(0, 3, 16)
+    results = {}
+    for m in (torch, lw):
+        m.manual_seed(0)
+        model = m.nn.Sequential(m.nn.Linear(5, 8), m.nn.SiLU(), m.nn.Linear(8, 3))
+        if m is lw:
+            model.load_state_dict({k: lw.tensor(v.numpy()) for k, v in results["model"].items()})
+        else:
+            results["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        crit = m.nn.CrossEntropyLoss(label_smoothing=0.1)
+        xs, ys = m.tensor(x.astype(np.float32)), m.tensor(y)
+        losses = []
+        for _ in range(5):
+            for p in model.parameters():
+                p.grad = None
+            loss = crit(model(xs), ys)
+            loss.backward()
+            with m.no_grad():
+                for p in model.parameters():
+                    p -= 0.5 * p.grad
+            losses.append(loss.item())
+        results[m.__name__] = losses
+    np.testing.assert_allclose(results["layerwise"], results["torch"], rtol=1e-5)
