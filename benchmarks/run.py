@@ -18,7 +18,7 @@ import importlib
 import statistics
 import time
 
-MODULES = ["benchmarks.mlp"]
+MODULES = ["benchmarks.mlp", "benchmarks.conv"]
 
 
 def _time(step, n=1):

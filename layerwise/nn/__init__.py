@@ -4,6 +4,7 @@ from .parameter import Buffer, Parameter
 from .module import Module
 from .container import ModuleDict, ModuleList, Sequential
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
+from .conv import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

@@ -521,4 +521,5 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_poo
                       adaptive_max_pool2d_with_indices, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_unpool2d)
 from .batchnorm import batch_norm  # noqa: E402
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402
