@@ -5,7 +5,8 @@ from .registry import workload
 
 
 @workload("conv2d_64_128_fwd_bwd",
-          "Conv2d(64, 128, 3, padding=1) on 32x64x32x32: forward + backward (input, weight, bias grads)")
+          "Conv2d(64, 128, 3, padding=1) on 32x64x32x32: forward + backward (input, weight, bias grads)",
+          flops=3 * 2 * 32 * 128 * 32 * 32 * 64 * 9)
 def conv2d_64_128_fwd_bwd(lib):
     # FLOPs per step: 3 · 2·N·Cout·Hout·Wout·Cin·k·k = 3 · 4.83 GFLOP (forward, dX and dW GEMMs).
     rng = np.random.default_rng(0)
@@ -20,7 +21,8 @@ def conv2d_64_128_fwd_bwd(lib):
     return step
 
 
-@workload("conv2d_64_128_fwd", "Conv2d(64, 128, 3, padding=1) on 32x64x32x32: forward under no_grad")
+@workload("conv2d_64_128_fwd", "Conv2d(64, 128, 3, padding=1) on 32x64x32x32: forward under no_grad",
+          flops=2 * 32 * 128 * 32 * 32 * 64 * 9)
 def conv2d_64_128_fwd(lib):
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((32, 64, 32, 32)).astype(np.float32))
@@ -30,3 +32,29 @@ def conv2d_64_128_fwd(lib):
         with lib.no_grad():
             conv(x)
     return step
+
+
+def _cnn_step(lib, build, batch=64):
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32))
+    y = lib.tensor(rng.integers(0, 10, batch))
+    model = build(lib)
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+@workload("mnist_cnn_train_step", "classic MNIST CNN (conv32-conv64-pool-fc128), batch 64: fwd, CE, bwd, SGD")
+def mnist_cnn_train_step(lib):
+    from layerwise.zoo import mnist_cnn
+    return _cnn_step(lib, lambda m: mnist_cnn(m))
+
+
+@workload("lenet5_train_step", "LeNet-5 on 28x28, batch 64: fwd, CE, bwd, SGD")
+def lenet5_train_step(lib):
+    from layerwise.zoo import lenet5
+    return _cnn_step(lib, lambda m: lenet5(m))

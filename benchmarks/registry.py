@@ -9,8 +9,14 @@ from __future__ import annotations
 WORKLOADS = {}
 
 
-def workload(name, description=""):
+FLOPS = {}
+
+
+def workload(name, description="", flops=None):
+    """Register ``setup(lib) -> step`` under ``name``; ``flops`` per step enables a GFLOP/s report."""
     def register(setup):
         WORKLOADS[name] = (setup, description or (setup.__doc__ or "").strip().splitlines()[0])
+        if flops:
+            FLOPS[name] = flops
         return setup
     return register

@@ -30,7 +30,7 @@ def _time(step, n=1):
 
 def run(only=None, threads=1, repeats=20, warmup=3, vs_torch=True, out=print):
     import layerwise as lw
-    from .registry import WORKLOADS
+    from .registry import FLOPS, WORKLOADS
 
     for m in MODULES:
         importlib.import_module(m)
@@ -70,6 +70,10 @@ def run(only=None, threads=1, repeats=20, warmup=3, vs_torch=True, out=print):
             results[name] = {"layerwise_ms": med[0], "torch_ms": med[1], "ratio": ratio}
         else:
             results[name] = {"layerwise_ms": med[0]}
+        if name in FLOPS:
+            gflops = [FLOPS[name] / (m * 1e-3) / 1e9 for m in med]
+            desc += "  [GFLOP/s: " + " vs ".join(f"{g:.0f}" for g in gflops) + "]"
+            results[name]["gflops"] = gflops
         out(row + f"   {desc}")
     return results
 
