@@ -11,9 +11,13 @@ def _mha_class(lib):
     return mha
 
 
+# B=32, T=128, E=128, 4 heads of 32: in-projection 2·B·T·E·3E = 0.403 GFLOP, QKᵀ and PV
+# 2·B·H·T·T·(E/H) = 0.134 each, out-projection 2·B·T·E·E = 0.134 (the softmax over
+# 32·4·128·128 = 2.1M scores is not counted).
+MHA_FLOPS = 2 * 32 * 128 * 128 * 384 + 3 * (2 * 32 * 128 * 128 * 128)
+
+
 def _mha_selfattn(lib, need_weights):
-    # B=32, T=128, E=128, 4 heads of 32: in-projection 0.40 GFLOP, QKᵀ and PV 0.13 each, out-proj
-    # 0.13; softmax over 32·4·128·128 = 2.1M scores.
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((32, 128, 128)).astype(np.float32))
     mha = _mha_class(lib)(128, 4, batch_first=True)
@@ -27,12 +31,13 @@ def _mha_selfattn(lib, need_weights):
 
 @workload("mha_selfattn_fwd_nograd",
           "MultiheadAttention(128, 4, batch_first) self-attention, B=32 T=128, eval, no_grad, "
-          "need_weights=True (averaged weights returned)")
+          "need_weights=True (averaged weights returned)", flops=MHA_FLOPS)
 def mha_selfattn_fwd_nograd(lib):
     return _mha_selfattn(lib, need_weights=True)
 
 
 @workload("mha_selfattn_fwd_nograd_noweights",
-          "as mha_selfattn_fwd_nograd with need_weights=False (torch: fused SDPA kernel)")
+          "as mha_selfattn_fwd_nograd with need_weights=False (torch: fused SDPA kernel)",
+          flops=MHA_FLOPS)
 def mha_selfattn_fwd_nograd_noweights(lib):
     return _mha_selfattn(lib, need_weights=False)

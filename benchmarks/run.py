@@ -18,7 +18,7 @@ import importlib
 import statistics
 import time
 
-MODULES = ["benchmarks.mlp", "benchmarks.conv"]
+MODULES = ["benchmarks.mlp", "benchmarks.conv", "benchmarks.attention"]
 
 
 def _time(step, n=1):
