@@ -1,6 +1,6 @@
-"""`make demo`: train a small CNN on the 8×8 handwritten digits bundled with scikit-learn.
+"""`make demo` / `layerwise demo`: train a small CNN on the 8×8 handwritten digits bundled with scikit-learn.
 
-    make demo                      # or: python examples/digits_demo.py [--epochs 15] [--out runs/demo]
+    make demo          # or: layerwise demo [--epochs 15] [--out runs/demo]
 
 1,797 images with a fixed 80/20 split (layerwise.data.datasets.Digits).  Prints
 the model's summary (layers, output shapes, parameter counts), a progress bar

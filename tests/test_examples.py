@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LAYERWISE_TEST_DATA") or ROOT.parent / "shared" / "data")
 sys.path.insert(0, str(ROOT / "examples"))
 
-import digits_demo  # noqa: E402
+from layerwise import demo as digits_demo  # noqa: E402
 import mnist_cnn  # noqa: E402
 
 
