@@ -9,14 +9,16 @@ image transforms (``layerwise.data.transforms``) and ready-made datasets
 
 Like torch.utils.data, this package needs NumPy only (scikit-learn just for Digits).
 """
-from . import datasets, transforms
+from . import datasets, text, transforms
 from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
                       random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
+from .text import CharTokenizer, LMBatcher, TinyShakespeare, fixed_batches, lm_batches
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "IterableDataset",
            "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "datasets", "transforms"]
+           "BatchSampler", "datasets", "transforms", "text", "CharTokenizer", "TinyShakespeare",
+           "LMBatcher", "lm_batches", "fixed_batches"]

@@ -525,3 +525,4 @@ from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E4
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402
 from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .sparse import embedding, embedding_bag  # noqa: E402,F401
