@@ -5,7 +5,8 @@
 1,797 images with a fixed 80/20 split (layerwise.data.datasets.Digits).  Prints
 the model's summary (layers, output shapes, parameter counts), a progress bar
 and the test accuracy per epoch, then writes a checkpoint and the training
-history to the output folder and says where.
+history and plots (training curves, the first conv layer's kernels, the feature maps of one
+test image) to the output folder and says where.
 """
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ def main(argv=None, log=print):
     acc = history["test_acc"][-1]
     log(f"\nfinal test accuracy: {acc:.2%} after {a.epochs} epochs in {seconds:.1f} s")
     log(f"wrote {ckpt} and {os.path.join(a.out, 'history.json')}")
+    try:
+        from layerwise.tools.plots import save_demo_plots
+        for path in save_demo_plots(model, history, test[0][0], a.out).values():
+            log(f"wrote {path}")
+    except ImportError as e:                     # matplotlib is an optional extra
+        log(f"(no plots: {e})")
     return model, history
 
 
