@@ -98,7 +98,7 @@ def cmd_train(args):
         info = load_training_checkpoint(args.resume, model=model, optimizer=opt, loader=loader)
         step, start_epoch = info["step"], info["epoch"]
         print(f"resumed from {args.resume} at step {step} (epoch {start_epoch})")
-    log = MetricsLog(out / "metrics.jsonl")
+    log = MetricsLog(out / "metrics.jsonl", overwrite=not args.resume)
     done = False
     for epoch in range(start_epoch, epochs + 1):
         with Progress(total=len(loader), desc=f"epoch {epoch}/{epochs}") as bar:
@@ -127,7 +127,6 @@ def cmd_train(args):
                                  epoch=epoch if done else epoch + 1)
         if done:
             break
-    log.close()
     print(f"wrote {ckpt_path} and {out / 'metrics.jsonl'}")
     return 0
 

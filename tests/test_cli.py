@@ -1,0 +1,109 @@
+"""The `layerwise` command line: every command, its --help, and its error paths."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from layerwise.cli import build_parser, main
+from layerwise.tools.metrics import read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LAYERWISE_TEST_DATA") or ROOT.parent / "shared" / "data")
+
+COMMAND_OPTIONS = {
+    "demo": ["--epochs", "--out", "--seed"],
+    "train": ["MODEL", "--epochs", "--steps", "--lr", "--batch-size", "--data", "--download", "--out",
+              "--seed", "--resume", "--checkpoint-every"],
+    "summary": ["MODEL"],
+    "generate": ["CHECKPOINT", "--prompt", "--length", "--temperature", "--top-k", "--seed"],
+    "bench": ["--vs", "--only", "--threads", "--repeats"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_OPTIONS))
+def test_help_lists_every_option_with_an_explanation(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for opt in COMMAND_OPTIONS[command]:
+        assert opt in text, f"{command} --help does not mention {opt}"
+    # every option has help text (argparse prints nothing after it otherwise)
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
+        if action.dest != "help":
+            assert action.help, f"{command}: option {action.dest} has no help"
+
+
+def test_top_level_help_and_no_command(capsys):
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().out
+    out = subprocess.run([sys.executable, "-m", "layerwise", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "generate" in out.stdout
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "layerwise"
+    out = subprocess.run([str(exe), "summary", "digits-cnn"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Total params: 13,706" in out.stdout
+
+
+def test_summary(capsys):
+    assert main(["summary", "lenet5"]) == 0
+    assert "Total params: 61,706" in capsys.readouterr().out
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("layerwise: error: ") and "Traceback" not in err and err.count("\n") == 1
+    return err
+
+
+def test_user_mistakes_are_one_sentence_and_exit_2(capsys, tmp_path):
+    assert "unknown model 'resnet'" in _error(capsys, ["train", "resnet"])
+    assert "unknown model 'resnet'" in _error(capsys, ["summary", "resnet"])
+    assert "no such folder" in _error(capsys, ["train", "lenet5", "--data", str(tmp_path / "nope")])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "MNIST" in _error(capsys, ["train", "lenet5", "--data", str(empty)])
+    assert "no such checkpoint" in _error(capsys, ["generate", str(tmp_path / "x.safetensors")])
+    assert "no such checkpoint" in _error(capsys, ["train", "digits-cnn", "--resume", str(tmp_path / "x")])
+    assert "only 'torch'" in _error(capsys, ["bench", "--vs", "jax"])
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train"])
+    assert e.value.code == 2 and "MODEL" in capsys.readouterr().err
+
+
+def test_train_image_model_checkpoint_metrics_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "lenet5", "--data", str(DATA / "mnist"), "--steps", "30", "--out", str(out),
+                 "--checkpoint-every", "10"]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and (out / "checkpoint.safetensors").is_file()
+    rows = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in rows if "loss" in r] == list(range(1, 31))
+    assert "test_acc" in rows[-1]
+    assert main(["train", "lenet5", "--data", str(DATA / "mnist"), "--steps", "40", "--out", str(out),
+                 "--resume", str(out / "checkpoint.safetensors")]) == 0
+    assert "resumed from" in capsys.readouterr().out
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
+    assert steps == list(range(1, 41))
+
+
+def test_demo_command(tmp_path, capsys):
+    assert main(["demo", "--epochs", "2", "--out", str(tmp_path)]) == 0
+    assert "final test accuracy" in capsys.readouterr().out
+    assert (tmp_path / "kernels.png").is_file()
+
+
+def test_bench_command(capsys):
+    assert main(["bench", "--vs", "torch", "--only", "mlp_inference", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp_inference" in out and "ratio" in out
