@@ -3,6 +3,7 @@ TensorBoard files and plots (the last two load matplotlib/tensorboard only when 
 from .summary import ModelSummary, summary
 from .progress import Progress, progress
 from .metrics import MetricsLog, read_metrics
+from .grad_recorder import HiddenGradRecorder, record_hidden_grads
 
 # matplotlib and tensorboard are optional extras: these load on first use, never on import.
 _LAZY = {"SummaryWriter": ("tensorboard", "SummaryWriter"), "plots": ("plots", None),
