@@ -27,3 +27,20 @@ def test_mnist_cnn_short_run_learns(tmp_path):
                              log=lambda *a: None)
     assert history["test_acc"][-1] > 0.85
     assert (tmp_path / "lenet5.safetensors").is_file()
+
+
+def test_row_by_row_mnist_lstm_short_run_learns():
+    import mnist_lstm
+    history = mnist_lstm.main(["--data", str(DATA / "mnist"), "--train-subset", "3072", "--epochs", "1",
+                               "--lr", "5e-3"],
+                              log=lambda *a: None)
+    assert history["test_acc"][-1] > 0.5          # chance is 0.1
+
+
+def test_char_lstm_example_short_run(tmp_path):
+    import char_lstm
+    res = char_lstm.main(["--data", str(DATA / "tinyshakespeare"), "--steps", "40", "--eval-every", "20",
+                          "--eval-batches", "4", "--hidden", "64", "--layers", "1", "--out", str(tmp_path)],
+                         log=lambda *a: None)
+    first, last = res["history"][0]["val_loss"], res["history"][-1]["val_loss"]
+    assert last < first < 4.2 and (tmp_path / "checkpoint.safetensors").is_file()
