@@ -107,3 +107,20 @@ def test_bench_command(capsys):
     assert main(["bench", "--vs", "torch", "--only", "mlp_inference", "--repeats", "2"]) == 0
     out = capsys.readouterr().out
     assert "mlp_inference" in out and "ratio" in out
+
+
+def test_train_char_lstm_then_generate(tmp_path, capsys):
+    out = tmp_path / "lstm"
+    assert main(["train", "char-lstm", "--steps", "50", "--data", str(DATA / "tinyshakespeare"),
+                 "--out", str(out)]) == 0
+    assert "validation loss" in capsys.readouterr().out
+    ckpt = out / "checkpoint.safetensors"
+    assert main(["generate", str(ckpt), "--prompt", "ROMEO:", "--length", "80", "--top-k", "10"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("ROMEO:") and len(text.rstrip("\n")) == len("ROMEO:") + 80
+    assert "never saw" in _error(capsys, ["generate", str(ckpt), "--prompt", "ROMEO: ☃"])
+    assert "temperature" in _error(capsys, ["generate", str(ckpt), "--temperature", "0"])
+    not_text = tmp_path / "w.safetensors"
+    import layerwise as lw
+    lw.save({"weight": lw.zeros(2)}, not_text)
+    assert "not a" in _error(capsys, ["generate", str(not_text)])
