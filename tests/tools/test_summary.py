@@ -80,3 +80,48 @@ def test_summary_restores_training_mode_and_hooks():
     model.train()
     summary(model, input_size=(1, 64), verbose=0)
     assert model.training and not model[0]._forward_hooks and not model[0]._forward_pre_hooks
+
+
+def _lenet(m):
+    from layerwise.zoo import lenet5
+    return lenet5(m)
+
+
+class _LSTMNet:
+    """An LSTM-like model in both libraries: embedding → 2-layer LSTM → linear head."""
+
+    @staticmethod
+    def build(m):
+        class Net(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = m.nn.Embedding(65, 32)
+                self.lstm = m.nn.LSTM(32, 48, num_layers=2, batch_first=True)
+                self.head = m.nn.Linear(48, 65)
+
+            def forward(self, idx):
+                out, _ = self.lstm(self.emb(idx))
+                return self.head(out)
+        return Net()
+
+
+@pytest.mark.parametrize("name", ["lenet5", "lstm"])
+def test_cnn_and_lstm_counts_match_torchinfo(name):
+    build = _lenet if name == "lenet5" else _LSTMNet.build
+    size, dtypes = ((2, 1, 28, 28), None) if name == "lenet5" else ((2, 10), [lw.int64])
+    s = summary(build(lw), input_size=size, dtypes=dtypes, verbose=0)
+    t = torchinfo.summary(build(torch), input_size=size, dtypes=[torch.long] if dtypes else None,
+                          verbose=0)
+    assert s.total_params == t.total_params == sum(p.numel() for p in build(lw).parameters())
+    leaf_t = [(type(l.module).__name__, list(l.output_size), l.num_params)
+              for l in t.summary_list if l.is_leaf_layer]
+    leaf_l = [(r.type, list(r.output_shapes[0]), r.params) for r in s.rows if r.is_leaf]
+    # (for the LSTM, whose output is (output, (h_n, c_n)), both show the first tensor's shape)
+    assert leaf_l == leaf_t
+
+
+def test_conv2d_1_8_5_counts_208_and_untied_bias_counts_every_cell():
+    s = summary(lw.nn.Conv2d(1, 8, 5), input_size=(1, 1, 28, 28), verbose=0)
+    assert s.total_params == 208 == 8 * 1 * 5 * 5 + 8
+    u = summary(lw.nn.Conv2d(1, 8, 5, bias="untied", input_size=(28, 28)), input_size=(1, 1, 28, 28), verbose=0)
+    assert u.total_params == 8 * 25 + 8 * 24 * 24
