@@ -29,6 +29,9 @@ def _operand(v, d: _dt.dtype) -> Tensor:
     if isinstance(v, Tensor):
         return v._cast(d)
     if isinstance(v, _scalar_types):
+        if d.np.kind in "iu" and isinstance(v, numbers.Integral) and not isinstance(v, bool):
+            # an out-of-range Python int wraps into the tensor's integer type, as in torch
+            return Tensor._wrap(np.asarray(np.int64(v)).astype(d.np))
         with np.errstate(over="ignore"):            # 1e300 in float32 is inf, silently
             return Tensor._wrap(np.asarray(v, dtype=d.np))
     if isinstance(v, (list, tuple, np.ndarray)):

@@ -81,6 +81,8 @@ def cmd_train(args):
     from .tools.trainer import check_finite, evaluate
     from .zoo import MODELS
 
+    if args.resume and not Path(args.resume).is_file():
+        raise UserError(f"--resume {args.resume}: no such checkpoint file")
     _, default_epochs, default_lr = IMAGE_MODELS[args.model]
     epochs = args.epochs or default_epochs
     lr = args.lr or default_lr
@@ -93,8 +95,6 @@ def cmd_train(args):
     ckpt_path = out / "checkpoint.safetensors"
     step, start_epoch = 0, 1
     if args.resume:
-        if not Path(args.resume).is_file():
-            raise UserError(f"--resume {args.resume}: no such checkpoint file")
         info = load_training_checkpoint(args.resume, model=model, optimizer=opt, loader=loader)
         step, start_epoch = info["step"], info["epoch"]
         print(f"resumed from {args.resume} at step {step} (epoch {start_epoch})")
@@ -239,6 +239,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("layerwise: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                  # output piped into `head` and closed: not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":

@@ -399,3 +399,9 @@ def test_combinations_do_not_mutate_inputs():
         f(a, b)
     assert a.tolist() == [[1.0] * 3] * 2 and b.tolist() == [2.0] * 3
     assert list(itertools.islice(iter(a), 1))[0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_out_of_range_python_int_wraps_like_torch():
+    a = lw.tensor([1, -5], dtype=lw.int8) + 1000
+    b = torch.tensor([1, -5], dtype=torch.int8) + 1000
+    assert a.dtype == lw.int8 and a.tolist() == b.tolist()

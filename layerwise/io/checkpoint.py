@@ -329,13 +329,15 @@ def _load_stream(fh, size, source):
     fh.seek(0)
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return _tp.load(fh, source)
+    # safetensors first: its 8-byte header length may itself start with 0x80 (a length of
+    # 128, 384, ...), which would otherwise look like a pickle's protocol opcode.
+    if size >= 9 and head[8:9] == b"{":
+        return _load_safetensors(fh, size, source)
     if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
         raise CheckpointError(source, "this is a legacy (pre-1.6, non-zip) torch.save file, which "
                                       "layerwise does not read; re-save it with a current torch")
     if size < 9:
         raise CheckpointError(source, f"file is {size} bytes long, too short to be a checkpoint")
-    if head[8:9] == b"{":
-        return _load_safetensors(fh, size, source)
     raise CheckpointError(source, "not a checkpoint: neither a safetensors file (8-byte header "
                                   "length then '{') nor a torch.save zip archive; it starts with "
                                   f"{head[:9]!r}")

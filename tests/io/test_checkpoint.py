@@ -505,3 +505,11 @@ def test_structure_metadata_must_match_the_tensors(tmp_path):
         sf.write(fh, arrays, {"layerwise": structure})
     with pytest.raises(CheckpointError, match="newer layerwise"):
         load(path)
+
+
+@pytest.mark.parametrize("name_len", range(1, 40))
+def test_header_lengths_that_start_like_a_pickle_still_load(tmp_path, name_len):
+    # a safetensors header of length 128, 384, ... begins with byte 0x80, like a pickle opcode
+    path = tmp_path / "x.safetensors"
+    lw.save({"a" * name_len: lw.zeros(1)}, path)
+    assert list(lw.load(path)) == ["a" * name_len]
