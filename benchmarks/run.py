@@ -18,7 +18,7 @@ import importlib
 import statistics
 import time
 
-MODULES = ["benchmarks.mlp", "benchmarks.conv", "benchmarks.rnn", "benchmarks.attention"]
+MODULES = ["benchmarks.mlp", "benchmarks.conv", "benchmarks.rnn", "benchmarks.attention", "benchmarks.transformer"]
 
 
 def _time(step, n=1):

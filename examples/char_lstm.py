@@ -30,12 +30,12 @@ def main(argv=None, log=print):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/char-lstm")
     a = p.parse_args(argv)
-    res = charmodels.train("char-lstm", data=a.data, download=a.download, out=a.out, seed=a.seed,
+    res = charmodels.train(data=a.data, download=a.download, out=a.out, seed=a.seed,
                            eval_every=a.eval_every, eval_batches=a.eval_batches, log=log,
                            steps=a.steps, hidden=a.hidden, layers=a.layers, lr=a.lr)
     log(f"\nvalidation loss {res['val_loss']:.4f} nats/char after {a.steps} steps in "
         f"{res['seconds']:.0f} s; checkpoint {res['checkpoint']}")
-    model, tok, cfg = charmodels.load_for_generation(res["checkpoint"])
+    model, tok, _ = charmodels.load_for_generation(res["checkpoint"])
     for prompt in ("ROMEO:", "First Citizen:\n"):
         log("\n--- sample ---\n" + charmodels.sample(model, tok, prompt, 300, temperature=0.8, top_k=20,
                                                     generator=lw.Generator().manual_seed(a.seed)))

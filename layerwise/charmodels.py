@@ -1,6 +1,7 @@
-"""Character language models on Tiny Shakespeare: the char-LSTM, training, evaluation and sampling.
+"""Character language models on Tiny Shakespeare: the char-LSTM, training, evaluation and sampling,
+and the CLI glue for both character models (the GPT itself is in ``layerwise.models.gpt``).
 
-Used by ``examples/char_lstm.py`` and the CLI (``layerwise train char-lstm``,
+Used by ``examples/char_lstm.py`` and the CLI (``layerwise train char-lstm|char-gpt``,
 ``layerwise generate``).  A checkpoint written here is self-contained: it holds
 the model's configuration and the tokenizer's vocabulary next to the weights, so
 ``generate`` needs nothing else.
@@ -45,13 +46,8 @@ class CharLSTM(nn.Module):
         return self.head(out), state
 
 
-def build(kind, vocab_size, cfg):
-    if kind == "char-lstm":
-        return CharLSTM(vocab_size, cfg["embed"], cfg["hidden"], cfg["layers"], cfg["dropout"])
-    if kind == "char-gpt":
-        from .models.gpt import GPT, GPTConfig
-        return GPT(GPTConfig(vocab_size=vocab_size, **{k: cfg[k] for k in GPTConfig.fields() if k in cfg}))
-    raise ValueError(f"unknown character model {kind!r} (char-lstm or char-gpt)")
+def build(vocab_size, cfg):
+    return CharLSTM(vocab_size, cfg["embed"], cfg["hidden"], cfg["layers"], cfg["dropout"])
 
 
 def _logits(model, x):
@@ -118,20 +114,17 @@ def sample(model, tokenizer, prompt="\n", length=200, temperature=0.8, top_k=Non
     return prompt + tokenizer.decode(out)
 
 
-def train(kind="char-lstm", *, data=None, download=False, out="runs/char-lstm", seed=0, resume=None,
+def train(*, data=None, download=False, out="runs/char-lstm", seed=0, resume=None,
           eval_every=500, eval_batches=200, log=print, show_progress=True, **overrides):
-    """Train a character model; return {'val_loss', 'history', 'seconds', 'checkpoint'}.
+    """Train the character LSTM; return {'val_loss', 'history', 'seconds', 'checkpoint'}.
 
-    ``overrides`` replace entries of the model's defaults (``LSTM_DEFAULTS`` or the GPT's).
+    ``overrides`` replace entries of ``LSTM_DEFAULTS``.
     Writes ``out/checkpoint.safetensors`` (a training checkpoint holding config and vocabulary)
     at every evaluation and at the end; ``resume`` continues such a checkpoint exactly.
     """
     import layerwise as lw
-    if kind == "char-lstm":
-        cfg = dict(LSTM_DEFAULTS)
-    else:
-        from .models.gpt import GPT_DEFAULTS
-        cfg = dict(GPT_DEFAULTS)
+    kind = "char-lstm"
+    cfg = dict(LSTM_DEFAULTS)
     unknown = set(overrides) - set(cfg)
     if unknown:
         raise ValueError(f"unknown settings for {kind}: {', '.join(sorted(unknown))}")
@@ -140,12 +133,8 @@ def train(kind="char-lstm", *, data=None, download=False, out="runs/char-lstm", 
     train_set = TinyShakespeare(data, split="train", download=download)
     val_set = TinyShakespeare(data, split="val", tokenizer=train_set.tokenizer)
     tok = train_set.tokenizer
-    model = build(kind, tok.vocab_size, cfg)
-    if kind == "char-gpt":
-        from .models.gpt import make_optimizer
-        opt = make_optimizer(model, cfg)
-    else:
-        opt = lw.optim.Adam(model.parameters(), lr=cfg["lr"])
+    model = build(tok.vocab_size, cfg)
+    opt = lw.optim.Adam(model.parameters(), lr=cfg["lr"])
     batch_gen = Generator().manual_seed(seed + 1)
     val = fixed_batches(val_set.data, cfg["block_size"], cfg["batch_size"], eval_batches, seed=1234)
     step, history = 0, []
@@ -198,16 +187,20 @@ def train(kind="char-lstm", *, data=None, download=False, out="runs/char-lstm", 
 
 
 def load_for_generation(path):
-    """(model, tokenizer, config) from a checkpoint written by ``train``."""
+    """(model, tokenizer, block_size or None) from a char-LSTM or char-GPT checkpoint."""
     ckpt = load(path)
+    if isinstance(ckpt, dict) and ckpt.get("format") == "layerwise.char_gpt":
+        from .models import gpt
+        model, tok, cfg, _ = gpt.load_checkpoint(path)
+        return model, tok, cfg.block_size
     extra = ckpt.get("extra") if isinstance(ckpt, dict) else None
-    if not extra or "vocab" not in extra or "kind" not in extra:
+    if not extra or "vocab" not in extra or extra.get("kind") != "char-lstm":
         raise ValueError(f"{path}: not a character-model checkpoint written by 'layerwise train "
                          "char-lstm' or 'char-gpt'")
     tok = CharTokenizer(list(extra["vocab"]))
-    model = build(extra["kind"], tok.vocab_size, extra["config"])
+    model = build(tok.vocab_size, extra["config"])
     model.load_state_dict(ckpt["model"])
-    return model, tok, extra["config"]
+    return model, tok, None
 
 
 # ----------------------------------------------------------------------------- CLI glue
@@ -217,11 +210,15 @@ def train_command(args):
         raise UserError(f"--data {args.data}: no such folder (it should hold Tiny Shakespeare's input.txt)")
     if args.resume and not Path(args.resume).is_file():
         raise UserError(f"--resume {args.resume}: no such checkpoint file")
+    out = args.out or f"runs/{args.model}"
     try:
-        res = train(args.model, data=args.data, download=args.download,
-                    out=args.out or f"runs/{args.model}", seed=args.seed, resume=args.resume,
-                    eval_every=min(500, args.steps or 500), eval_batches=20 if args.steps else 200,
-                    steps=args.steps, lr=args.lr, batch_size=args.batch_size if args.batch_size != 64 else None)
+        if args.model == "char-gpt":
+            res = _train_gpt(args, out)
+        else:
+            res = train(data=args.data, download=args.download, out=out, seed=args.seed,
+                        resume=args.resume, eval_every=min(500, args.steps or 500),
+                        eval_batches=20 if args.steps else 200, steps=args.steps, lr=args.lr,
+                        batch_size=args.batch_size if args.batch_size != 64 else None)
     except FileNotFoundError as e:
         raise UserError(str(e).splitlines()[0] + " Pass --data DIR (the folder with input.txt) or "
                         "--download.") from None
@@ -229,10 +226,27 @@ def train_command(args):
     return 0
 
 
+def _train_gpt(args, out):
+    """``layerwise train char-gpt``: the baseline GPT of layerwise.models.gpt."""
+    from .cli import UserError
+    from .models import gpt
+    if args.resume:
+        raise UserError("--resume is not supported for char-gpt yet (its runs are short: "
+                        "2,000 iterations); start a new run")
+    if args.data is None and args.download:
+        TinyShakespeare(None, download=True)
+    cfg = gpt.GPTConfig(max_iters=args.steps or gpt.GPTConfig.max_iters,
+                        lr=args.lr or gpt.GPTConfig.lr, seed=args.seed, data=args.data, out=out,
+                        eval_batches=20 if args.steps else gpt.GPTConfig.eval_batches,
+                        batch_size=args.batch_size if args.batch_size != 64 else gpt.GPTConfig.batch_size)
+    res = gpt.train(cfg)
+    return {"val_loss": res["val_loss"], "checkpoint": res["checkpoint"]}
+
+
 def generate_command(args):
     from .cli import UserError
     try:
-        model, tok, cfg = load_for_generation(args.checkpoint)
+        model, tok, block_size = load_for_generation(args.checkpoint)
     except ValueError as e:
         raise UserError(str(e)) from None
     unknown = sorted(set(args.prompt) - set(tok.chars))
@@ -241,13 +255,17 @@ def generate_command(args):
     if args.temperature <= 0:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
     text = sample(model, tok, args.prompt, args.length, args.temperature, args.top_k,
-                  Generator().manual_seed(args.seed), block_size=cfg.get("block_size"))
+                  Generator().manual_seed(args.seed), block_size=block_size)
     print(text)
     return 0
 
 
 def summary_model(kind):
-    cfg = dict(LSTM_DEFAULTS) if kind == "char-lstm" else __import__(
-        "layerwise.models.gpt", fromlist=["GPT_DEFAULTS"]).GPT_DEFAULTS
+    """(model, input size, dtypes) for ``layerwise summary char-lstm|char-gpt``."""
     from . import int64
-    return build(kind, 65, cfg), (1, cfg["block_size"]), [int64]
+    if kind == "char-gpt":
+        import layerwise as lw
+        from .models import gpt
+        cfg = gpt.GPTConfig()
+        return gpt.build_gpt(lw, cfg), (1, cfg.block_size), [int64]
+    return build(65, LSTM_DEFAULTS), (1, LSTM_DEFAULTS["block_size"]), [int64]

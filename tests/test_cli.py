@@ -124,3 +124,16 @@ def test_train_char_lstm_then_generate(tmp_path, capsys):
     import layerwise as lw
     lw.save({"weight": lw.zeros(2)}, not_text)
     assert "not a" in _error(capsys, ["generate", str(not_text)])
+
+
+def test_train_char_gpt_then_generate_and_summary(tmp_path, capsys):
+    out = tmp_path / "gpt"
+    assert main(["train", "char-gpt", "--steps", "20", "--data", str(DATA / "tinyshakespeare"),
+                 "--out", str(out)]) == 0
+    assert "validation loss" in capsys.readouterr().out
+    ckpt = next(out.glob("*.safetensors"))
+    assert main(["generate", str(ckpt), "--prompt", "KING:", "--length", "30"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("KING:") and len(text.rstrip("\n")) == len("KING:") + 30
+    assert main(["summary", "char-gpt"]) == 0
+    assert "Total params" in capsys.readouterr().out

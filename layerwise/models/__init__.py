@@ -1,0 +1,1 @@
+"""Larger ready-made models with their training code (the small ones are in layerwise.zoo)."""
