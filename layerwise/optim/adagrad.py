@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, _as_float, _scalar_dtype
+from .optimizer import Optimizer, _as_float, _check_nonnegative, _scalar_dtype
 
 
 class Adagrad(Optimizer):
@@ -96,13 +96,5 @@ class Adagrad(Optimizer):
 
 
 def _check_adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps):
-    if not 0.0 <= _as_float(lr, "lr"):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= lr_decay:
-        raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    if not 0.0 <= initial_accumulator_value:
-        raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    _check_nonnegative(lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                       initial_accumulator_value=initial_accumulator_value, eps=eps)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, _as_float, _scalar_dtype
+from .optimizer import Optimizer, _as_float, _check_nonnegative, _scalar_dtype
 
 
 class Adam(Optimizer):
@@ -146,10 +146,7 @@ class AdamW(Adam):
 
 
 def _check_adam(lr, betas, eps, weight_decay):
-    if not 0.0 <= _as_float(lr, "lr"):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    _check_nonnegative(lr, eps=eps)
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):

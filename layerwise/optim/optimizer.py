@@ -69,6 +69,20 @@ def _scalar_dtype():
     return xp.float64 if _dt.get_default_dtype() is _dt.float64 else xp.float32
 
 
+def _check_nonnegative(lr, **options):
+    """Raise torch's ``ValueError`` for a negative learning rate or option.
+
+    ``options`` map torch's wording to values: ``eps=`` reads "Invalid epsilon value: …",
+    any other ``name=`` reads "Invalid name value: …".
+    """
+    if not 0.0 <= _as_float(lr, "lr"):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    for name, value in options.items():
+        if not 0.0 <= value:
+            label = "epsilon" if name == "eps" else name
+            raise ValueError(f"Invalid {label} value: {value}")
+
+
 def _as_float(value, name):
     """A hyper-parameter as a Python float (accepts one-element Tensors, as torch accepts Tensor lr)."""
     if isinstance(value, Tensor):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..tensor import Tensor
-from .optimizer import Optimizer, _as_float, _scalar_dtype
+from .optimizer import Optimizer, _as_float, _check_nonnegative, _scalar_dtype
 
 
 class RMSprop(Optimizer):
@@ -127,13 +127,4 @@ class RMSprop(Optimizer):
 
 
 def _check_rmsprop(lr, alpha, eps, weight_decay, momentum):
-    if not 0.0 <= _as_float(lr, "lr"):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= momentum:
-        raise ValueError(f"Invalid momentum value: {momentum}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    if not 0.0 <= alpha:
-        raise ValueError(f"Invalid alpha value: {alpha}")
+    _check_nonnegative(lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
