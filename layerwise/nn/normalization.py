@@ -197,6 +197,29 @@ def _factory_dtype(dtype):
     return (_dt.as_dtype(dtype) if dtype else _dt.get_default_dtype()).np
 
 
+def _affine_parameters(module, shape, affine, bias, dtype):
+    """Register ``weight`` (and ``bias``) of ``shape`` — or None when not affine — and initialise them."""
+    d = _factory_dtype(dtype)
+    if affine:
+        module.weight = Parameter(xp.empty(shape, d))
+        if bias:
+            module.bias = Parameter(xp.empty(shape, d))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
+def _reset_affine(module):
+    """weight = 1, bias = 0 (torch's init for every norm layer)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Layer norm over the trailing ``normalized_shape`` dims.
 
@@ -209,23 +232,10 @@ class LayerNorm(Module):
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape, "LayerNorm")
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        d = _factory_dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(xp.empty(self.normalized_shape, d))
-            if bias:
-                self.bias = Parameter(xp.empty(self.normalized_shape, d))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return _layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps, repr(self))
@@ -277,23 +287,10 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        d = _factory_dtype(dtype)
-        if affine:
-            self.weight = Parameter(xp.empty((num_channels,), d))
-            if bias:
-                self.bias = Parameter(xp.empty((num_channels,), d))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine_parameters(self, (num_channels,), affine, bias, dtype)
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         name = repr(self)
