@@ -6,14 +6,6 @@ import numpy as np
 from .registry import workload
 
 
-
-def _encoder_layer_class(lib):
-    cls = getattr(lib.nn, "TransformerEncoderLayer", None)
-    if cls is None:                      # layerwise before nn/__init__ re-exports it
-        from layerwise.nn.transformer import TransformerEncoderLayer as cls
-    return cls
-
-
 # B=32, T=64, d=128, 4 heads, FF 512: forward GEMMs 2·BT·d·(3d + d + 2·FF) = 0.537 GFLOP plus
 # QKᵀ and PV 2·2·B·T·T·d = 0.067; backward twice that: ≈ 1.81 GFLOP a step.
 ENC_FLOPS = 3 * (2 * 32 * 64 * 128 * (3 * 128 + 128 + 2 * 512) + 2 * 2 * 32 * 64 * 64 * 128)
@@ -25,7 +17,7 @@ ENC_FLOPS = 3 * (2 * 32 * 64 * 128 * (3 * 128 + 128 + 2 * 512) + 2 * 2 * 32 * 64
 def transformer_encoder_layer_train_step(lib):
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((32, 64, 128)).astype(np.float32))
-    layer = _encoder_layer_class(lib)(128, 4, 512, dropout=0.0, batch_first=True)
+    layer = lib.nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
     opt = lib.optim.SGD(layer.parameters(), lr=0.01)
 
     def step():

@@ -93,16 +93,6 @@ def _config(cfg):
 
 
 # ============================================================================ the model
-def _nn_class(lib, name):
-    """lib.nn.<name>, or layerwise's module where lw.nn does not re-export it yet."""
-    cls = getattr(lib.nn, name, None)
-    if cls is None and lib is lw and name == "Embedding":
-        from layerwise.nn.sparse import Embedding as cls
-    if cls is None:
-        raise AttributeError(f"{lib.__name__}.nn has no {name}")
-    return cls
-
-
 def build_gpt(lib, cfg=None):
     """The GPT of ``cfg`` (a GPTConfig or a dict) as a ``lib.nn.Module`` (lib = layerwise or
     torch), initialised GPT-2 style from lib's generator: Linear and Embedding weights
@@ -111,7 +101,6 @@ def build_gpt(lib, cfg=None):
     (logits, mean cross-entropy)."""
     cfg = _config(cfg)
     nn, F = lib.nn, lib.nn.functional
-    Embedding = _nn_class(lib, "Embedding")
     if cfg.n_embd % cfg.n_head:
         raise ValueError(f"build_gpt: n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
     if cfg.attention not in ("sdpa", "mha"):
@@ -180,8 +169,8 @@ def build_gpt(lib, cfg=None):
         def __init__(self):
             super().__init__()
             self.config = cfg
-            self.wte = Embedding(cfg.vocab_size, cfg.n_embd)
-            self.wpe = Embedding(cfg.block_size, cfg.n_embd)
+            self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
             self.drop = nn.Dropout(cfg.dropout)
             self.h = nn.ModuleList([Block() for _ in range(cfg.n_layer)])
             self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
