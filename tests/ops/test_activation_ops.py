@@ -280,6 +280,24 @@ def test_erf_float32_special_values_and_layouts():
     assert A.erf_array(np.array(2.0)).shape == ()
 
 
+def test_erf_float32_within_2_ulp_including_tiny_inputs():
+    """The float32 formula, relative to each element: dense in [−10, 10] and down to denormals
+    (where x² underflows and erf(x) = 2x/√π takes over); GELU's erf(x/√2) path too."""
+    mag = np.concatenate([np.linspace(0, 10, 40001), np.geomspace(1e-44, 1, 4000)]).astype(np.float32)
+    x = np.concatenate([mag, -mag])
+    ref = np.array([math.erf(float(v)) for v in x])
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    ulp = np.where(np.abs(ref.astype(np.float32)) == 1, 2.0 ** -24, ulp)
+    got = A.erf_array(x)
+    assert got.dtype == np.float32 and (np.signbit(got) == np.signbit(x)).all()
+    assert (np.abs(got - ref) / ulp).max() <= 2.0
+    gelu = A.GELU()
+    gelu.forward(x)
+    cdf = gelu.saved[1]                                 # Φ(x) = (1 + erf(x/√2))/2
+    ref_cdf = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x])
+    assert cdf.dtype == np.float32 and np.abs(cdf - ref_cdf).max() <= np.finfo(np.float32).eps
+
+
 # ---------------------------------------------------------------------- softmax family
 @pytest.mark.parametrize("fname", ["softmax", "log_softmax", "softmin"])
 @pytest.mark.parametrize("dim", [0, 1, -1])
