@@ -77,7 +77,17 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class _SeededSampler(Sampler):
+    """A sampler whose every pass is drawn from one seed taken from ``self.generator``."""
+
+    def _lw_generator(self):
+        return self.generator
+
+    def _lw_new_epoch(self):
+        return {"seed": _epoch_seed(self.generator)}
+
+
+class RandomSampler(_SeededSampler):
     """A random order of the dataset's indices (a fresh permutation each pass).
 
     ``replacement=True`` draws ``num_samples`` indices independently; without
@@ -101,12 +111,6 @@ class RandomSampler(Sampler):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _lw_generator(self):
-        return self.generator
-
-    def _lw_new_epoch(self):
-        return {"seed": _epoch_seed(self.generator)}
-
     def _lw_epoch_iter(self, record):
         n, k = len(self.data_source), self.num_samples
         rng = _rng(record["seed"])
@@ -123,18 +127,12 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(_SeededSampler):
     """The given indices in a random order (a fresh permutation each pass)."""
 
     def __init__(self, indices, generator=None):
         self.indices = indices
         self.generator = generator
-
-    def _lw_generator(self):
-        return self.generator
-
-    def _lw_new_epoch(self):
-        return {"seed": _epoch_seed(self.generator)}
 
     def _lw_epoch_iter(self, record):
         order = _rng(record["seed"]).permutation(len(self.indices))
@@ -146,7 +144,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(_SeededSampler):
     """``num_samples`` indices in [0, len(weights)) drawn with probability ∝ weights."""
 
     def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
@@ -167,12 +165,6 @@ class WeightedRandomSampler(Sampler):
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
-
-    def _lw_generator(self):
-        return self.generator
-
-    def _lw_new_epoch(self):
-        return {"seed": _epoch_seed(self.generator)}
 
     def _lw_epoch_iter(self, record):
         w = self.weights.data

@@ -14,61 +14,13 @@ import torch
 import layerwise as lw
 from parity import assert_close
 
-NP = {"float32": np.float32, "float64": np.float64}
-TOL = {"float32": 1e-5, "float64": 1e-10}
-SHAPES = [(4, 3), (5,), ()]
-STEPS = 100
-
-
-def _init(shapes=SHAPES, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-1.0, 1.0, s) for s in shapes]
+from optim_helpers import (NP, SHAPES, STEPS, TOL, _compare_params, _compare_state,  # noqa: E402,F401
+                           _init, _params, _set_grads, grad_sequence)
 
 
 def _grads(shapes=SHAPES, steps=STEPS, seed=1):
-    """A fixed gradient sequence whose scale shrinks over time (so the running averages and the
-    centered variance estimate change character during the run)."""
-    rng = np.random.default_rng(seed)
-    return [[rng.normal(0.3, 2.0 * 0.96 ** t + 0.05, s) for s in shapes] for t in range(steps)]
-
-
-def _params(init, dtype):
-    return ([lw.nn.Parameter(a.astype(NP[dtype])) for a in init],
-            [torch.tensor(a.astype(NP[dtype]), requires_grad=True) for a in init])
-
-
-def _set_grads(lw_ps, th_ps, grads):
-    for p, q, g in zip(lw_ps, th_ps, grads):
-        g = g.astype(p.data.dtype)
-        p.grad = lw.tensor(g)
-        q.grad = torch.tensor(g)
-
-
-def _compare_params(lw_ps, th_ps, dtype, what):
-    for i, p in enumerate(lw_ps):
-        assert p.data.dtype == NP[dtype], f"{what}: param {i} became {p.data.dtype}"
-    if dtype == "float64":
-        for i, (p, q) in enumerate(zip(lw_ps, th_ps)):
-            assert_close(p.data, q.detach().numpy(), TOL[dtype], f"{what} param {i}")
-    else:       # relative to the whole vector: a 0-d parameter may pass near zero
-        assert_close(np.concatenate([p.data.ravel() for p in lw_ps]),
-                     np.concatenate([q.detach().numpy().ravel() for q in th_ps]),
-                     TOL[dtype], f"{what} params")
-
-
-def _compare_state(lw_opt, th_opt, lw_ps, th_ps, dtype, what):
-    for i, (p, q) in enumerate(zip(lw_ps, th_ps)):
-        ls, ts = lw_opt.state[p], th_opt.state[q]
-        assert sorted(ls) == sorted(ts), f"{what}: state keys {sorted(ls)} != torch's {sorted(ts)}"
-        for k in ts:
-            assert isinstance(ls[k], lw.Tensor), f"{what}: state[{k!r}] is not a layerwise Tensor"
-            assert ls[k].data.dtype == ts[k].detach().numpy().dtype, \
-                f"{what}: state[{k!r}] dtype {ls[k].data.dtype} != torch's {ts[k].dtype}"
-            if k == "step":
-                assert float(ls[k]) == float(ts[k]), f"{what}: step {float(ls[k])} != {float(ts[k])}"
-            else:
-                assert ls[k].shape == tuple(ts[k].shape)
-                assert_close(ls[k].data, ts[k].detach().numpy(), TOL[dtype], f"{what} state {k} {i}")
+    """The shared gradient sequence with mean 0.3, so the centered variance estimate matters."""
+    return grad_sequence(shapes, steps, seed, mean=0.3)
 
 
 def _track(cls, kwargs, dtype, th_kwargs=None, steps=STEPS, shapes=SHAPES):
