@@ -48,6 +48,7 @@ def run(only=None, threads=1, repeats=20, warmup=3, vs_torch=True, out=print):
             f"(intra-op threads={torch.get_num_threads()})")
     else:
         out(f"layerwise {lw.__version__} ({lw.backend.blas_info()})")
+    out(f"allocator: {lw.backend.allocator_info()} (both libraries share this process)")
     out(f"{'workload':<28}{'lw median':>11}{'lw min':>9}{'torch med':>11}{'torch min':>11}{'ratio':>8}")
     results = {}
     for name, (setup, desc) in WORKLOADS.items():
