@@ -230,16 +230,19 @@ def _train_gpt(args, out):
     """``layerwise train char-gpt``: the baseline GPT of layerwise.models.gpt."""
     from .cli import UserError
     from .models import gpt
-    if args.resume:
-        raise UserError("--resume is not supported for char-gpt yet (its runs are short: "
-                        "2,000 iterations); start a new run")
     if args.data is None and args.download:
         TinyShakespeare(None, download=True)
     cfg = gpt.GPTConfig(max_iters=args.steps or gpt.GPTConfig.max_iters,
                         lr=args.lr or gpt.GPTConfig.lr, seed=args.seed, data=args.data, out=out,
                         eval_batches=20 if args.steps else gpt.GPTConfig.eval_batches,
-                        batch_size=args.batch_size if args.batch_size != 64 else gpt.GPTConfig.batch_size)
-    res = gpt.train(cfg)
+                        batch_size=args.batch_size if args.batch_size != 64 else gpt.GPTConfig.batch_size,
+                        checkpoint_interval=args.checkpoint_every)
+    try:
+        res = gpt.train(cfg, resume=args.resume)
+    except ValueError as e:
+        if args.resume and str(e).startswith(str(args.resume)):
+            raise UserError(str(e)) from None
+        raise
     return {"val_loss": res["val_loss"], "checkpoint": res["checkpoint"]}
 
 

@@ -132,6 +132,8 @@ def test_train_char_gpt_then_generate_and_summary(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert "validation loss" in capsys.readouterr().out
     ckpt = next(out.glob("*.safetensors"))
+    assert "already finished its 20 iterations" in _error(
+        capsys, ["train", "char-gpt", "--data", str(DATA / "tinyshakespeare"), "--resume", str(ckpt)])
     assert main(["generate", str(ckpt), "--prompt", "KING:", "--length", "30"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("KING:") and len(text.rstrip("\n")) == len("KING:") + 30

@@ -4,6 +4,8 @@
     python examples/char_gpt.py                         # the baseline: 2,000 iterations
     python examples/char_gpt.py --iters 200 --eval-batches 50 --out runs/char-gpt
     python examples/char_gpt.py --generate runs/char-gpt/char_gpt.safetensors --prompt "ROMEO:"
+    python examples/char_gpt.py --checkpoint-every 500          # interruptible; then
+    python examples/char_gpt.py --resume runs/char-gpt/char_gpt.safetensors
 
 The model (decoder-only Transformer, GPT-2 style): token + learned position embeddings, then
 ``n_layer`` pre-norm blocks
@@ -27,7 +29,9 @@ loss is the mean over a fixed set of ``eval_batches`` windows of the last 10 % o
 Importable: ``GPTConfig``, ``build_gpt(lib, cfg)`` (lib = layerwise, or torch: the code uses
 only the API the two share), ``train(cfg)``, ``evaluate``, ``generate``, ``load_checkpoint``.
 A checkpoint (``lw.save``) holds the config, the vocabulary and the weights, so generation
-needs nothing else.
+needs nothing else; it also holds the training state (optimizer moments, iteration, both random
+generators, the losses so far), so ``train(cfg, resume=path)`` continues an interrupted run and
+ends exactly where the uninterrupted run would have.
 """
 from __future__ import annotations
 
@@ -71,6 +75,7 @@ class GPTConfig:
     eval_batches: int = 200
     eval_seed: int = 0
     eval_interval: int = 0         # also evaluate every N iterations (0: only at the end)
+    checkpoint_interval: int = 0   # also save the checkpoint every N iterations (needs out)
     log_interval: int = 100
     data: str | None = None        # folder holding input.txt (None: the default search)
     out: str | None = None         # where the checkpoint goes (None: none is written)
@@ -274,21 +279,37 @@ def evaluate(lib, model, batches):
 
 
 # ============================================================================ training
-def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, on_step=None):
-    """Train ``model`` (either library) for ``iters`` (default cfg.max_iters) iterations on
+@dataclasses.dataclass
+class RunState:
+    """Where a training run stands: what ``train_loop`` needs to go on from iteration ``step``
+    exactly as if it had never stopped (the model's weights aside)."""
+    optimizer: object              # the optimizer (its moments and step counts)
+    batch_rng: np.random.Generator  # draws the training windows
+    step: int = 0                  # iterations done
+    losses: list = dataclasses.field(default_factory=list)       # training loss per iteration
+    val_curve: list = dataclasses.field(default_factory=list)    # (iteration, validation loss)
+
+
+def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, on_step=None,
+               state=None, on_checkpoint=None):
+    """Train ``model`` (either library) up to iteration ``iters`` (default cfg.max_iters) on
     the batches drawn from cfg.seed; returns a dict with the per-step losses, the final
     validation loss, and the wall and CPU times of training and evaluation (separately; CPU
-    time is this process's, which time-sharing on a busy machine does not inflate)."""
+    time is this process's, which time-sharing on a busy machine does not inflate).
+
+    ``state`` (a RunState) continues a run from its ``step``; by default a new one starts.
+    ``on_checkpoint(state)`` is called every cfg.checkpoint_interval iterations."""
     iters = cfg.max_iters if iters is None else iters
-    opt = make_optimizer(lib, model, cfg)
-    rng = np.random.default_rng(cfg.seed)
+    if state is None:
+        state = RunState(make_optimizer(lib, model, cfg), np.random.default_rng(cfg.seed))
+    opt, rng, losses, curve = state.optimizer, state.batch_rng, state.losses, state.val_curve
     params = [p for p in model.parameters()]
     clip = lib.nn.utils.clip_grad_norm_
-    losses, curve = [], []
     model.train()
     t_eval = c_eval = 0.0
     t0, c0 = time.perf_counter(), time.process_time()
-    for it in range(iters):
+    first = state.step
+    for it in range(first, iters):
         lr = lr_at(it, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -301,6 +322,7 @@ def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, 
         opt.step()
         value = float(loss.item())
         losses.append(value)
+        state.step = it + 1
         if on_step is not None:
             on_step(it, value)
         if not math.isfinite(value):
@@ -309,7 +331,7 @@ def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, 
         if cfg.log_interval and ((it + 1) % cfg.log_interval == 0 or last):
             recent = losses[-cfg.log_interval:]
             log(f"iter {it + 1:5d}  loss {sum(recent) / len(recent):.4f}  lr {lr:.2e}  "
-                f"{(time.perf_counter() - t0 - t_eval) / (it + 1) * 1e3:.1f} ms/iter")
+                f"{(time.perf_counter() - t0 - t_eval) / (it + 1 - first) * 1e3:.1f} ms/iter")
         if cfg.eval_interval and (it + 1) % cfg.eval_interval == 0 and not last:
             te, ce = time.perf_counter(), time.process_time()
             v = evaluate(lib, model, val_batches)
@@ -317,6 +339,9 @@ def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, 
             c_eval += time.process_time() - ce
             curve.append((it + 1, v))
             log(f"iter {it + 1:5d}  val loss {v:.4f}")
+        if on_checkpoint is not None and cfg.checkpoint_interval and \
+                (it + 1) % cfg.checkpoint_interval == 0 and not last:
+            on_checkpoint(state)
     t_train = time.perf_counter() - t0 - t_eval
     c_train = time.process_time() - c0 - c_eval
     te, ce = time.perf_counter(), time.process_time()
@@ -328,7 +353,7 @@ def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, 
         f"{c_train:.1f} s CPU; evaluation {t_eval:.1f} s wall, {c_eval:.1f} s CPU)")
     return {"losses": losses, "val_loss": val_loss, "val_curve": curve, "train_time": t_train,
             "eval_time": t_eval, "train_cpu_time": c_train, "eval_cpu_time": c_eval,
-            "iters": iters}
+            "iters": iters, "state": state}
 
 
 def init_model(cfg):
@@ -337,22 +362,44 @@ def init_model(cfg):
     return build_gpt(lw, cfg)
 
 
-def train(cfg=None, log=print, data=None):
-    """Train the layerwise GPT of ``cfg``; save a checkpoint to cfg.out when given.
-    ``data`` = (train ids, val ids, tokenizer) skips loading the text.  Returns the
-    ``train_loop`` result with the model and the tokenizer added."""
+# What a resumed run may take from the caller's config; everything else (model, optimisation,
+# seeds, max_iters, evaluation set) comes from the checkpoint, so the run stays the same run.
+_RESUME_OVERRIDABLE = ("data", "out", "log_interval", "eval_interval", "checkpoint_interval")
+
+
+def train(cfg=None, log=print, data=None, resume=None, on_step=None):
+    """Train the layerwise GPT of ``cfg``; save a checkpoint to cfg.out when given (at the
+    end, and every cfg.checkpoint_interval iterations).  ``data`` = (train ids, val ids,
+    tokenizer) skips loading the text.  ``resume`` = a checkpoint path continues that run to
+    its own max_iters, bit for bit as if uninterrupted (only ``_RESUME_OVERRIDABLE`` fields of
+    ``cfg`` apply).  Returns the ``train_loop`` result with the model and the tokenizer added."""
     cfg = _config(cfg)
+    ck = _load_resumable(resume) if resume else None
+    if ck is not None:
+        cfg = dataclasses.replace(GPTConfig.from_dict(ck["config"]),
+                                  **{k: getattr(cfg, k) for k in _RESUME_OVERRIDABLE})
     train_data, val_data, tok = data if data is not None else load_data(cfg.data)
+    if ck is not None and "".join(tok.chars) != ck["vocab"]:
+        raise ValueError(f"{resume}: the checkpoint's vocabulary differs from this text's")
     if tok.vocab_size != cfg.vocab_size:
         cfg = dataclasses.replace(cfg, vocab_size=tok.vocab_size)
     model = init_model(cfg)
+    state = None
+    if ck is not None:
+        state = _restore(ck, model, cfg)
+        log(f"resumed from {resume} at iteration {state.step} of {cfg.max_iters}")
     n = sum(p.numel() for p in model.parameters())
     log(f"GPT: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context "
         f"{cfg.block_size}, {n:,} parameters; {cfg.max_iters} iterations of batch {cfg.batch_size}")
-    result = train_loop(lw, model, cfg, train_data, eval_set(val_data, cfg), log=log)
-    if cfg.out:
-        path = save_checkpoint(Path(cfg.out) / "char_gpt.safetensors", model, cfg, tok,
-                               {"val_loss": result["val_loss"], "iters": result["iters"]})
+    path = Path(cfg.out) / "char_gpt.safetensors" if cfg.out else None
+
+    def checkpoint(st, info=None):
+        save_checkpoint(path, model, cfg, tok, info or {"iters": st.step}, state=st)
+
+    result = train_loop(lw, model, cfg, train_data, eval_set(val_data, cfg), log=log,
+                        on_step=on_step, state=state, on_checkpoint=checkpoint if path else None)
+    if path:
+        checkpoint(result["state"], {"val_loss": result["val_loss"], "iters": result["iters"]})
         log(f"wrote {path}")
         result["checkpoint"] = str(path)
     result.update(model=model, tokenizer=tok, config=cfg)
@@ -360,13 +407,45 @@ def train(cfg=None, log=print, data=None):
 
 
 # ============================================================================ checkpoints and sampling
-def save_checkpoint(path, model, cfg, tokenizer, extra=None):
+def save_checkpoint(path, model, cfg, tokenizer, extra=None, state=None):
+    """Write the model (with its config and vocabulary) and, given a RunState, the training
+    state to ``path`` atomically (``lw.save``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cfgd = dataclasses.asdict(cfg)
-    lw.save({"format": "layerwise.char_gpt", "config": cfgd, "vocab": "".join(tokenizer.chars),
-             "model": model.state_dict(), "info": dict(extra or {})}, str(path))
+    ck = {"format": "layerwise.char_gpt", "config": dataclasses.asdict(cfg),
+          "vocab": "".join(tokenizer.chars), "model": model.state_dict(), "info": dict(extra or {})}
+    if state is not None:
+        ck["training"] = {"step": state.step, "optimizer": state.optimizer.state_dict(),
+                          "batch_rng": state.batch_rng.bit_generator.state,
+                          "rng": lw.get_rng_state(), "losses": list(state.losses),
+                          "val_curve": [list(p) for p in state.val_curve]}
+    lw.save(ck, str(path))
     return path
+
+
+def _load_resumable(path):
+    ck = lw.load(str(path))
+    if not isinstance(ck, dict) or ck.get("format") != "layerwise.char_gpt":
+        raise ValueError(f"{path}: not a char-gpt checkpoint (written by examples/char_gpt.py)")
+    if "training" not in ck:
+        raise ValueError(f"{path}: the checkpoint holds no training state to resume from")
+    cfg = GPTConfig.from_dict(ck["config"])
+    if ck["training"]["step"] >= cfg.max_iters:
+        raise ValueError(f"{path}: that run already finished its {cfg.max_iters} iterations")
+    return ck
+
+
+def _restore(ck, model, cfg):
+    """Load a checkpoint's weights into ``model``; its training state as a RunState."""
+    tr = ck["training"]
+    model.load_state_dict(ck["model"])
+    opt = make_optimizer(lw, model, cfg)
+    opt.load_state_dict(tr["optimizer"])
+    rng = np.random.default_rng(cfg.seed)
+    rng.bit_generator.state = tr["batch_rng"]
+    lw.set_rng_state(tr["rng"])
+    return RunState(opt, rng, tr["step"], list(tr["losses"]),
+                    [tuple(p) for p in tr["val_curve"]])
 
 
 def load_checkpoint(path):
@@ -419,6 +498,10 @@ def main(argv=None, log=print):
     p.add_argument("--data", default=None, help="folder holding input.txt (default "
                    "../shared/data/tinyshakespeare next to the checkout, or layerwise's cache)")
     p.add_argument("--out", default="runs/char-gpt", help="checkpoint folder (default runs/char-gpt)")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="also save the checkpoint every N iterations (default: only at the end)")
+    p.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                   help="continue the run saved in CHECKPOINT to its end")
     p.add_argument("--attention", choices=("sdpa", "mha"), default="sdpa")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("--generate", metavar="CHECKPOINT", default=None,
@@ -435,9 +518,11 @@ def main(argv=None, log=print):
         log(a.prompt + text)
         return text
     cfg = GPTConfig(max_iters=a.iters, eval_batches=a.eval_batches, eval_interval=a.eval_interval,
-                    seed=a.seed, data=a.data, out=a.out, attention=a.attention)
-    result = train(cfg, log=log)
-    sample = generate(result["model"], result["tokenizer"], "\n", 300, 0.8, 20, seed=a.seed)
+                    seed=a.seed, data=a.data, out=a.out, attention=a.attention,
+                    checkpoint_interval=a.checkpoint_every)
+    result = train(cfg, log=log, resume=a.resume)
+    sample = generate(result["model"], result["tokenizer"], "\n", 300, 0.8, 20,
+                      seed=result["config"].seed)
     log("sample:\n" + sample)
     return result
 

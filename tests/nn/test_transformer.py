@@ -6,6 +6,7 @@ mask detection, final norm) and the full Transformer; outputs, input and every p
 gradient with torch's weights.  Also: state_dict keys, identical deep-copied layers, the
 Transformer's xavier re-init, float64 gradchecks, shape errors, the causal mask, sinusoidal
 positional encodings, and a 30-iteration character-GPT run tracking torch step by step."""
+import dataclasses
 import math
 import os
 import sys
@@ -667,6 +668,42 @@ def test_char_gpt_sdpa_and_mha_attention_are_the_same_model(gpt_modules):
     _, l1 = sd(lw.from_numpy(x), lw.from_numpy(y))
     _, l2 = mh(lw.from_numpy(x), lw.from_numpy(y))
     assert abs(l1.item() - l2.item()) < 1e-5
+
+
+def test_char_gpt_resume_continues_the_run_exactly(gpt_modules, tmp_path):
+    cg, _, data = gpt_modules
+    quiet = lambda *a: None   # noqa: E731
+    cfg = _tiny(cg, max_iters=7, dropout=0.1, eval_interval=2, checkpoint_interval=3)
+    whole = cg.train(cfg, log=quiet, data=data)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_at_5(it, loss):
+        if it == 4:
+            raise Interrupted
+    out = tmp_path / "run"
+    with pytest.raises(Interrupted):
+        cg.train(dataclasses.replace(cfg, out=str(out)), log=quiet, data=data, on_step=stop_at_5)
+    ckpt = out / "char_gpt.safetensors"
+    assert lw.load(str(ckpt))["training"]["step"] == 3          # the last periodic checkpoint
+    messages = []
+    # a resumed run takes its settings from the checkpoint, not from the caller's config
+    # (except where output goes, logging, evaluation and checkpoint intervals)
+    other = _tiny(cg, max_iters=50, lr=0.5, seed=99, out=str(out), eval_interval=2,
+                  checkpoint_interval=3)
+    resumed = cg.train(other, log=messages.append, data=data, resume=ckpt)
+    assert messages[0].startswith(f"resumed from {ckpt} at iteration 3 of 7")
+    assert resumed["config"] == dataclasses.replace(cfg, out=str(out))
+    assert resumed["losses"] == whole["losses"]                  # bit for bit, dropout included
+    assert resumed["val_curve"] == whole["val_curve"]
+    for (k, a), b in zip(resumed["model"].state_dict().items(), whole["model"].state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    with pytest.raises(ValueError, match="already finished its 7 iterations"):
+        cg.train(other, log=quiet, data=data, resume=ckpt)
+    lw.save({"format": "layerwise.char_gpt", "config": {}}, str(tmp_path / "bare.safetensors"))
+    with pytest.raises(ValueError, match="no training state"):
+        cg.train(other, log=quiet, data=data, resume=tmp_path / "bare.safetensors")
 
 
 def test_char_gpt_checkpoint_and_generation(gpt_modules, tmp_path):
