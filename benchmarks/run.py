@@ -18,7 +18,8 @@ import importlib
 import statistics
 import time
 
-MODULES = ["benchmarks.mlp", "benchmarks.conv", "benchmarks.rnn", "benchmarks.attention", "benchmarks.transformer"]
+MODULES = ["benchmarks.mlp", "benchmarks.conv", "benchmarks.rnn", "benchmarks.norm", "benchmarks.attention",
+           "benchmarks.transformer"]
 
 
 def _time(step, n=1):
