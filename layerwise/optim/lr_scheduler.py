@@ -41,7 +41,8 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "SequentialLR",
-           "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR"]
+           "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "CyclicLR",
+           "OneCycleLR"]
 
 _EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -844,6 +845,129 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, values):
             _set_group_value(group, "lr", lr)
         self._last_lr = _group_values(self.optimizer, "lr")
+
+
+class CyclicLR(LRScheduler):
+    r"""Cyclical learning rates (Smith 2017, arXiv:1506.01186), stepped once per batch: the lr
+    ramps linearly from ``base_lr`` up to a peak over ``step_size_up`` steps and back down over
+    ``step_size_down``, again and again; with ``cycle_momentum`` the momentum (or β₁) moves
+    the opposite way between ``max_momentum`` and ``base_momentum``.
+
+    With t = last_epoch, S = step_size_up + step_size_down and r = step_size_up / S::
+
+        cycle = ⌊1 + t/S⌋,   x = 1 + t/S − cycle              (where in the cycle, 0 ≤ x < 1)
+        f = x/r while rising (x ≤ r),  (x − 1)/(r − 1) while falling     (0 → 1 → 0)
+        lr       = base_lr      + (max_lr − base_lr)             · f · scale
+        momentum = max_momentum − (max_momentum − base_momentum) · f · scale
+
+    ``scale`` is ``scale_fn(cycle)`` or ``scale_fn(t)`` (``scale_mode`` 'cycle' or
+    'iterations'); the modes give 'triangular': 1, 'triangular2': 1/2^(cycle−1) (the peak
+    halves every cycle), 'exp_range': gamma^t.  Not chainable: the lr is computed from
+    ``base_lr`` each step.  The constructor sets every group's lr to ``base_lr`` (and, with
+    ``cycle_momentum``, its momentum to ``max_momentum``).
+
+    Args:
+        optimizer: the wrapped optimizer.
+        base_lr, max_lr: the lower and upper lr, scalar or one per group.
+        step_size_up: steps of the rising half (default 2000).
+        step_size_down: steps of the falling half (default: step_size_up).
+        mode: 'triangular' (default), 'triangular2' or 'exp_range'; ignored when ``scale_fn``
+            is given.
+        gamma: the base of 'exp_range' (default 1.0).
+        scale_fn: a custom one-argument scale (overrides ``mode``), with ``scale_mode``.
+        scale_mode: 'cycle' (default) or 'iterations': what ``scale_fn`` is given.
+        cycle_momentum: cycle the momentum / β₁ (default True; needs an optimizer with a
+            ``momentum`` or ``betas`` option).
+        base_momentum, max_momentum: the momentum's range, scalar or per group (0.8, 0.9).
+        last_epoch: the index of the last batch (default -1: start afresh).
+    """
+
+    _MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer)
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                _set_group_value(group, "lr", lr)
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in self._MODES and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = self._MODES[mode] if scale_fn is None else scale_mode
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                                 "option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for top, low, group in zip(self.max_momentums, self.base_momentums,
+                                           optimizer.param_groups):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs          # base_lr, not the groups' initial_lr, when resuming
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _scale(self, x):
+        """The amplitude factor at x (the cycle number or the step, as scale_mode says)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        _warn_get_lr_outside_step(self)
+        t = self.last_epoch
+        cycle = math.floor(1 + t / self.total_size)
+        x = 1.0 + t / self.total_size - cycle
+        if x <= self.step_ratio:
+            f = x / self.step_ratio
+        else:
+            f = (x - 1) / (self.step_ratio - 1)
+        scale = self._scale(cycle if self.scale_mode == "cycle" else t)
+        lrs = [low + (top - low) * f * scale for low, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                       self.max_momentums):
+                self._set_momentum(group, top - (top - low) * f * scale)
+        return lrs
+
+    def state_dict(self):
+        """As the base class, but a custom ``scale_fn`` is saved only as its ``__dict__`` (a
+        callable object's state; None for a plain function), like torch."""
+        state = super().state_dict()
+        fn = state.get("_scale_fn_custom")
+        state["_scale_fn_custom"] = (fn.__dict__.copy() if fn is not None
+                                     and not isinstance(fn, types.FunctionType) else None)
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        fn_state = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if fn_state is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn_state)
 
 
 class OneCycleLR(LRScheduler):

@@ -125,6 +125,15 @@ CASES = {
     "chained": lambda m, o: m.optim.lr_scheduler.ChainedScheduler([
         m.optim.lr_scheduler.ConstantLR(o, factor=0.1, total_iters=5),
         m.optim.lr_scheduler.ExponentialLR(o, gamma=0.97)]),
+    "cyclic": lambda m, o: m.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=7),
+    "cyclic-triangular2": lambda m, o: m.optim.lr_scheduler.CyclicLR(
+        o, [0.01, 0.02, 0.03], 0.5, step_size_up=5, step_size_down=11, mode="triangular2"),
+    "cyclic-exp-range": lambda m, o: m.optim.lr_scheduler.CyclicLR(
+        o, 0.001, [0.1, 0.2, 0.3], 10, mode="exp_range", gamma=0.98, cycle_momentum=False),
+    "cyclic-custom-cycle": lambda m, o: m.optim.lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, 4, 6, scale_fn=lambda c: 1.0 / c, base_momentum=0.5, max_momentum=0.95),
+    "cyclic-custom-iterations": lambda m, o: m.optim.lr_scheduler.CyclicLR(
+        o, 0.01, 0.1, 9, 3, scale_fn=lambda t: 0.99 ** t, scale_mode="iterations"),
 }
 
 
@@ -207,6 +216,50 @@ def test_one_cycle_lr_and_momentum_match_torch(cls, opt_kw, kw):
     with pytest.raises(ValueError, match=f"Tried to step {n + 1} times. The specified number of "
                                          f"total steps is {n}"):
         ls.step()
+
+
+@pytest.mark.parametrize("cls, opt_kw", [("SGD", dict(momentum=0.9)), ("Adam", {}),
+                                         ("RMSprop", dict(momentum=0.5))])
+def test_cyclic_lr_momentum_matches_torch_and_cycles(cls, opt_kw):
+    make = lambda m, o: m.optim.lr_scheduler.CyclicLR(o, 0.01, [0.1, 0.2, 0.3], 10, 20)
+    ls, _, lo, _, lr_seq, mom_seq = _run(make, steps=90, cls=cls, opt_kw=opt_kw)
+    assert ls.use_beta1 == (cls == "Adam")
+    peaks = [t for t, lrs in enumerate(lr_seq) if lrs[0] == pytest.approx(0.1)]
+    assert peaks == [10, 40, 70]                             # every 30 steps, 10 steps in
+    assert max(r[2] for r in lr_seq) == pytest.approx(0.3)
+    assert min(mom_seq) == pytest.approx(0.8) and mom_seq[0] == pytest.approx(0.9)
+    assert mom_seq[10] == pytest.approx(0.8) and mom_seq[30] == pytest.approx(0.9)
+
+
+def test_cyclic_lr_argument_errors_match_torch():
+    for m in (torch, lw):
+        o = _optimizers()[0 if m is lw else 1]
+        with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+            m.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, mode="cosine")
+        with pytest.raises(ValueError, match="base_lr must have the same length"):
+            m.optim.lr_scheduler.CyclicLR(o, [0.01, 0.02], 0.1)
+        a = _optimizers("Adagrad")[0 if m is lw else 1]
+        with pytest.raises(ValueError, match="must support momentum or beta1"):
+            m.optim.lr_scheduler.CyclicLR(a, 0.01, 0.1)
+        m.optim.lr_scheduler.CyclicLR(a, 0.01, 0.1, cycle_momentum=False)
+
+
+def test_cyclic_lr_saves_a_scale_object_state_not_a_function():
+    for fn, saved in ((_Halving(0.5), {"base": 0.5}), (lambda c: 1.0, None)):
+        states = []
+        for m in (lw, torch):
+            o = _optimizers()[0 if m is lw else 1]
+            states.append(m.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, scale_fn=fn).state_dict())
+        assert states[0]["_scale_fn_custom"] == states[1]["_scale_fn_custom"] == saved
+    o = _optimizers()[0]
+    sched = lw.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, scale_fn=_Halving(0.9))
+    sched.load_state_dict(states_with_base(0.25))
+    assert sched._scale_fn_custom.base == 0.25
+
+
+def states_with_base(base):
+    o = _optimizers()[0]
+    return lw.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, scale_fn=_Halving(base)).state_dict()
 
 
 def test_one_cycle_momentum_is_used_by_the_optimizer():
@@ -374,7 +427,19 @@ def _drive(sched, t):
         sched.step()
 
 
+class _Halving:
+    """A callable scale object for CyclicLR: its __dict__ is saved in the state dict."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __call__(self, cycle):
+        return self.base ** (cycle - 1)
+
+
 ROUND_TRIP = {
+    "cyclic": (lambda m, o: m.optim.lr_scheduler.CyclicLR(o, 0.001, 0.01, 6, 4,
+                                                          scale_fn=_Halving(0.5)), "Adam", {}),
     "step": (CASES["step"], "SGD", {}),
     "multistep": (CASES["multistep"], "SGD", {}),
     "linear": (CASES["linear-warmup"], "SGD", {}),
@@ -448,7 +513,7 @@ def test_state_dict_round_trip_mid_schedule_continues_identically(name, via):
 
 
 @pytest.mark.parametrize("name", ["multistep", "cosine", "warm-restarts", "sequential", "one-cycle",
-                                  "plateau", "lambda-object"])
+                                  "plateau", "lambda-object", "cyclic"])
 def test_loads_torchs_state_dicts_and_continues_as_torch(name):
     make, cls, kw = ROUND_TRIP[name]
     lo, to = _optimizers(cls, **kw)
