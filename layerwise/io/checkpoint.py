@@ -22,6 +22,7 @@ import numpy as np
 from .. import dtypes as _dt
 from . import safetensors_format as _sf
 from . import torch_pickle as _tp
+from . import torch_writer as _tw
 from .errors import CheckpointError
 
 STRUCTURE_KEY = "layerwise"
@@ -300,17 +301,39 @@ def atomic_write(path, write) -> None:
 
 
 # ====================================================================== public API
-def save(obj, f) -> None:
+_TORCH_SUFFIXES = (".pt", ".pth")
+
+
+def save(obj, f, format=None) -> None:
     """Save ``obj`` (any nesting of dict/list/tuple/str/int/float/bool/None/bytes/dtype/Tensor/
     ndarray) to ``f``, a path or a writable binary file object, as one safetensors file.
+
+    ``format='torch'`` writes the ``torch.save`` zip format instead, which ``torch.load``
+    reads directly (dicts, lists, tuples, str, int, float, bool, None and tensors only); it is
+    the default for a path ending in ``.pt`` or ``.pth``.  ``format='safetensors'`` forces
+    safetensors.
 
     Saving to a path is atomic: the file at ``f`` is either the complete new checkpoint or,
     whatever happens during the save (an exception, a full disk, the process killed), the
     previous one."""
-    arrays, metadata = _encode(obj)          # refuse unsavable objects before touching f
+    if format is None:
+        path = None if hasattr(f, "write") else os.fspath(f)
+        format = "torch" if path is not None and path.lower().endswith(_TORCH_SUFFIXES) \
+            else "safetensors"
+    if format == "torch":
+        data = io.BytesIO()
+        _tw.write(obj, data)                 # refuse unsavable objects before touching f
+        payload = data.getvalue()
 
-    def write(fh):
-        _sf.write(fh, arrays, metadata, on_chunk=_on_chunk)
+        def write(fh):
+            fh.write(payload)
+    elif format == "safetensors":
+        arrays, metadata = _encode(obj)      # refuse unsavable objects before touching f
+
+        def write(fh):
+            _sf.write(fh, arrays, metadata, on_chunk=_on_chunk)
+    else:
+        raise ValueError(f"save: format must be 'safetensors' or 'torch', got {format!r}")
 
     if hasattr(f, "write"):
         write(f)

@@ -1,6 +1,6 @@
 """torch.save files load without torch (checked in a process where `import torch` fails),
 malicious pickles are refused without running, and weights cross between torch and layerwise
-both ways (torch.save -> lw.load, lw.save -> safetensors.torch.load_file)."""
+both ways (torch.save -> lw.load; lw.save -> safetensors.torch.load_file, and to .pt -> torch.load)."""
 import collections
 import io
 import math
@@ -357,3 +357,104 @@ def test_damaged_torch_files_are_refused_or_load_unchanged(tmp_path):
     # data.pkl and the storages are CRC-checked; the rest of the file is mostly zip headers and
     # alignment padding, where a flip is harmless or breaks the archive
     assert refused > 100
+
+
+# ---------------------------------------------------------------------- writing torch files
+LW_DTYPES = ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+
+
+def test_torch_load_reads_layerwise_torch_files_with_weights_only(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {d: lw.tensor((rng.standard_normal((2, 3)) * 50).astype(d)) for d in LW_DTYPES}
+    obj = {"tensors": tensors, "scalar": lw.tensor(2.5), "empty": lw.zeros(0, 4),
+           "array": np.arange(5, dtype=np.int64), "step": 7, "huge": -(2 ** 100), "lr": 1e-3,
+           "nan": float("nan"), "flags": (True, False, None), "names": ["a", "é"], 3: "int key",
+           "ordered": collections.OrderedDict([("z", 1), ("a", 2)])}
+    path = tmp_path / "all.pt"
+    lw.save(obj, path)                                  # a .pt path: torch's format
+    back = torch.load(path)                             # weights_only=True, torch's default
+    for d in LW_DTYPES:
+        t = back["tensors"][d]
+        assert str(t.dtype) == f"torch.{d}" and t.shape == (2, 3)
+        np.testing.assert_array_equal(t.numpy(), tensors[d].numpy())
+    assert back["scalar"].shape == () and back["scalar"].item() == 2.5
+    assert back["empty"].shape == (0, 4) and back["array"].tolist() == [0, 1, 2, 3, 4]
+    assert back["step"] == 7 and back["huge"] == -(2 ** 100) and back["lr"] == 1e-3
+    assert math.isnan(back["nan"]) and back["flags"] == (True, False, None)
+    assert back["names"] == ["a", "é"] and back[3] == "int key"
+    assert type(back["ordered"]) is collections.OrderedDict and list(back["ordered"]) == ["z", "a"]
+    # layerwise's own reader agrees, and torch can memory-map the (64-byte aligned) storages
+    mine = lw.load(path)
+    np.testing.assert_array_equal(mine["tensors"]["float16"].numpy(), tensors["float16"].numpy())
+    mapped = torch.load(path, mmap=True)
+    np.testing.assert_array_equal(mapped["tensors"]["float64"].numpy(), tensors["float64"].numpy())
+    with zipfile.ZipFile(path) as zf:                  # every record starts 64-byte aligned
+        assert all((i.header_offset + 30 + len(i.filename) + len(i.extra)) % 64 == 0
+                   for i in zf.infolist())
+        assert zf.read("archive/byteorder") == b"little" and zf.read("archive/version") == b"3\n"
+
+
+def test_model_trained_in_layerwise_loads_into_torch_with_torch_load(tmp_path):
+    model = lw_model()
+    x = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
+    lw.save(model.state_dict(), tmp_path / "mlp.pth")
+    ref = torch_model()
+    ref.load_state_dict(torch.load(tmp_path / "mlp.pth"))
+    with torch.no_grad(), lw.no_grad():
+        np.testing.assert_allclose(ref(torch.from_numpy(x)).numpy(),
+                                   model(lw.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_tied_weights_share_one_storage_and_parameters_stay_parameters(tmp_path):
+    emb = lw.nn.Embedding(10, 4)
+    head = lw.nn.Linear(4, 10, bias=False)
+    head.weight = emb.weight
+    sd = {"wte.weight": emb.weight, "lm_head.weight": head.weight, "plain": emb.weight.detach()}
+    lw.save(sd, tmp_path / "tied.pt")
+    back = torch.load(tmp_path / "tied.pt")
+    assert isinstance(back["wte.weight"], torch.nn.Parameter) and back["wte.weight"].requires_grad
+    assert back["wte.weight"].data_ptr() == back["lm_head.weight"].data_ptr()
+    with zipfile.ZipFile(tmp_path / "tied.pt") as zf:
+        assert sorted(n for n in zf.namelist() if "/data/" in n) == ["archive/data/0"]
+    np.testing.assert_array_equal(back["plain"].numpy(), emb.weight.detach().numpy())
+
+
+def test_torch_format_is_chosen_by_suffix_or_argument_and_writes_atomically(tmp_path):
+    sd = {"w": lw.ones(3)}
+    lw.save(sd, tmp_path / "a.bin", format="torch")
+    assert zipfile.is_zipfile(tmp_path / "a.bin")
+    lw.save(sd, tmp_path / "b.pt", format="safetensors")
+    assert not zipfile.is_zipfile(tmp_path / "b.pt")
+    assert torch.equal(torch.load(tmp_path / "a.bin")["w"], torch.ones(3))
+    buf = io.BytesIO()
+    save(sd, buf, format="torch")
+    assert torch.load(io.BytesIO(buf.getvalue()))["w"].tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="format must be 'safetensors' or 'torch', got 'npz'"):
+        lw.save(sd, tmp_path / "c.pt", format="npz")
+    # an unsavable object is refused before the file is touched: the old file stays
+    path = tmp_path / "keep.pt"
+    lw.save(sd, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=r"the object\['opt'\]\['ids'\] is a set"):
+        lw.save({"opt": {"ids": {1, 2}}}, path)
+    with pytest.raises(TypeError, match="dtype complex64"):
+        lw.save({"z": np.zeros(2, np.complex64)}, path)
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == [
+        "a.bin", "b.pt", "keep.pt"]
+
+
+def test_optimizer_state_written_by_layerwise_loads_into_torch(tmp_path):
+    model = lw_model()
+    opt = lw.optim.AdamW(model.parameters(), lr=1e-2)
+    x = lw.tensor(np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32))
+    model(x).pow(2).mean().backward()
+    opt.step()
+    lw.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ck.pt")
+    ck = torch.load(tmp_path / "ck.pt")
+    ref = torch_model()
+    ref.load_state_dict(ck["model"])
+    topt = torch.optim.AdamW(ref.parameters(), lr=1e-2)
+    topt.load_state_dict(ck["optimizer"])
+    assert topt.state_dict()["param_groups"][0]["lr"] == 1e-2
+    np.testing.assert_array_equal(topt.state[ref[0].weight]["exp_avg"].numpy(),
+                                  opt.state[model[0].weight]["exp_avg"].numpy())
