@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import sys
 
 import numpy
@@ -94,6 +93,15 @@ _TRIM_THRESHOLD = 256 << 20    # free memory kept at the heap's top instead of r
 _malloc_tuned = None           # a description of what _tune_malloc did
 
 
+def _glibc_version():
+    """'glibc 2.36' when the C library is glibc, else None (musl, macOS, Windows)."""
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return version if version and version.startswith("glibc") else None
+
+
 def _tune_malloc():
     """Keep freed array memory in the process instead of giving it back to the kernel.
 
@@ -112,7 +120,7 @@ def _tune_malloc():
     if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
         _malloc_tuned = "system default (MALLOC_*_ set in the environment)"
         return
-    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+    if not sys.platform.startswith("linux") or not _glibc_version():
         _malloc_tuned = "system default (not glibc)"
         return
     try:

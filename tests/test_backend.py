@@ -39,6 +39,10 @@ def _run(env_extra):
     return float(out[0]), out[1]
 
 
+def test_glibc_detection_agrees_with_the_platform_module():
+    assert bool(lw.backend._glibc_version()) == GLIBC
+
+
 def test_num_threads_round_trip():
     before = lw.get_num_threads()
     try:
