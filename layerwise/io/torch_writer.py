@@ -82,7 +82,7 @@ class _Writer:
         p = self.p
         if x is None:
             p.op("NONE")
-        elif x is True or x is False:
+        elif isinstance(x, (bool, np.bool_)):
             p.op("NEWTRUE" if x else "NEWFALSE")
         elif isinstance(x, (int, np.integer)) and not isinstance(x, bool):
             p.int_(int(x))

@@ -369,7 +369,8 @@ def test_torch_load_reads_layerwise_torch_files_with_weights_only(tmp_path):
     obj = {"tensors": tensors, "scalar": lw.tensor(2.5), "empty": lw.zeros(0, 4),
            "array": np.arange(5, dtype=np.int64), "step": 7, "huge": -(2 ** 100), "lr": 1e-3,
            "nan": float("nan"), "flags": (True, False, None), "names": ["a", "é"], 3: "int key",
-           "ordered": collections.OrderedDict([("z", 1), ("a", 2)])}
+           "ordered": collections.OrderedDict([("z", 1), ("a", 2)]),
+           "numpy_scalars": [np.float32(0.5), np.int64(-3), np.bool_(True)]}
     path = tmp_path / "all.pt"
     lw.save(obj, path)                                  # a .pt path: torch's format
     back = torch.load(path)                             # weights_only=True, torch's default
@@ -383,6 +384,7 @@ def test_torch_load_reads_layerwise_torch_files_with_weights_only(tmp_path):
     assert math.isnan(back["nan"]) and back["flags"] == (True, False, None)
     assert back["names"] == ["a", "é"] and back[3] == "int key"
     assert type(back["ordered"]) is collections.OrderedDict and list(back["ordered"]) == ["z", "a"]
+    assert back["numpy_scalars"] == [0.5, -3, True] and type(back["numpy_scalars"][2]) is bool
     # layerwise's own reader agrees, and torch can memory-map the (64-byte aligned) storages
     mine = lw.load(path)
     np.testing.assert_array_equal(mine["tensors"]["float16"].numpy(), tensors["float16"].numpy())
