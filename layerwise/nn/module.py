@@ -9,11 +9,11 @@ summary, feature-map and gradient-flow tools are built on those hooks.
 from __future__ import annotations
 
 import collections
-import itertools
 
 import numpy as np
 
 from .. import dtypes as _dt
+from .._hooks import _Handle, _HookDict  # noqa: F401  (re-exported for callers)
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..device import as_device
@@ -21,31 +21,6 @@ from ..tensor import Tensor, _RemovableHandle
 from .parameter import Buffer, Parameter
 
 _IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _HookDict(collections.OrderedDict):
-    """Hooks by id; the handle's remove() deletes the entry."""
-
-    _ids = itertools.count()
-
-    def add(self, hook):
-        key = next(self._ids)
-        self[key] = hook
-        return _Handle(self, key)
-
-
-class _Handle:
-    def __init__(self, hooks, key):
-        self._hooks, self._key = hooks, key
-
-    def remove(self):
-        self._hooks.pop(self._key, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class Module:

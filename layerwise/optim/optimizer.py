@@ -32,7 +32,17 @@ Writing an optimizer on this base::
 
 ``step()`` runs the closure under ``enable_grad``, then calls ``_update`` for
 every parameter whose ``.grad`` is not None and bumps its version.  Subclasses
-may instead override ``step`` entirely, as with torch.  A learning-rate scheduler
+may instead override ``step`` entirely, as with torch.
+
+Hooks, as torch's: ``register_step_pre_hook(hook)`` — ``hook(optimizer, args, kwargs)``
+before each step (``args`` are step's positional arguments, the optimizer itself first),
+returning None or a new ``(args, kwargs)``; ``register_step_post_hook``
+— the same after it; ``register_state_dict_pre_hook`` / ``_post_hook`` (the post hook may
+return a replacement state dict) and ``register_load_state_dict_pre_hook`` (may return a
+replacement state dict) / ``_post_hook``.  ``register_optimizer_step_pre_hook`` /
+``_post_hook`` register hooks for every optimizer (global pre hooks run before an
+optimizer's own, global post hooks after).  Each returns a handle whose ``remove()``
+unregisters it.  A learning-rate scheduler
 reads and writes ``group['lr']`` (and may add keys such as ``'initial_lr'``,
 which are kept in the groups and in state dicts).
 """
@@ -44,6 +54,7 @@ from collections import defaultdict
 from itertools import chain
 
 from .. import dtypes as _dt
+from .._hooks import _HookDict
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..backend import xp
 from ..tensor import Tensor
@@ -92,6 +103,53 @@ def _as_float(value, name):
     return float(value)
 
 
+_global_step_pre_hooks = _HookDict()
+_global_step_post_hooks = _HookDict()
+
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+               "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+               "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Run ``hook(optimizer, args, kwargs)`` before every optimizer's step (see Optimizer)."""
+    return _global_step_pre_hooks.add(hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """Run ``hook(optimizer, args, kwargs)`` after every optimizer's step."""
+    return _global_step_post_hooks.add(hook)
+
+
+def _with_step_hooks(step):
+    """Wrap a ``step`` method so that the pre and post hooks run around it (once, even when a
+    subclass's step calls ``super().step()``)."""
+    def wrapped(self, *args, **kwargs):
+        if getattr(self, "_in_hooked_step", False):
+            return step(self, *args, **kwargs)
+        args = (self, *args)                 # as torch, the hooks' args start with the optimizer
+        hooks = self._hooks("_optimizer_step_pre_hooks")
+        for hook in chain(_global_step_pre_hooks.values(), hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_hooked_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_hooked_step = False
+        for hook in chain(self._hooks("_optimizer_step_post_hooks").values(),
+                          _global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    wrapped.__name__, wrapped.__qualname__ = step.__name__, step.__qualname__
+    wrapped.__doc__, wrapped._with_hooks = step.__doc__, True
+    return wrapped
+
+
 class Optimizer:
     """Base class of all optimizers (``torch.optim.Optimizer``).
 
@@ -107,9 +165,17 @@ class Optimizer:
         defaults: the options' defaults.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_with_hooks", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
         self._workspace = {}
+        for name in _HOOK_DICTS:
+            setattr(self, name, _HookDict())
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {_typename(params)}")
@@ -236,6 +302,37 @@ class Optimizer:
                     p._version[0] += 1
         return loss
 
+    # ------------------------------------------------------------------ hooks
+    def _hooks(self, name):
+        hooks = self.__dict__.get(name)
+        if hooks is None:                    # an optimizer unpickled from before hooks existed
+            hooks = self.__dict__[name] = _HookDict()
+        return hooks
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)`` before each step."""
+        return self._hooks("_optimizer_step_pre_hooks").add(hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None`` after each step."""
+        return self._hooks("_optimizer_step_post_hooks").add(hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None`` before ``state_dict()`` builds the state dict."""
+        return self._hooks("_optimizer_state_dict_pre_hooks").add(hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None`` after it is built."""
+        return self._hooks("_optimizer_state_dict_post_hooks").add(hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None`` before it is loaded."""
+        return self._hooks("_optimizer_load_state_dict_pre_hooks").add(hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None`` after ``load_state_dict`` finished."""
+        return self._hooks("_optimizer_load_state_dict_post_hooks").add(hook, prepend)
+
     def _group_options(self, group):
         """Read a group's options once per step (subclasses override)."""
         return group
@@ -266,6 +363,8 @@ class Optimizer:
         As in torch, the state values are the live state tensors (not copies): deep-copy the
         result (or save it) to keep a snapshot while training continues.
         """
+        for hook in self._hooks("_optimizer_state_dict_pre_hooks").values():
+            hook(self)
         index = {}
         start = 0
         groups = []
@@ -279,7 +378,12 @@ class Optimizer:
         state = {}
         for k, v in self.state.items():
             state[index[id(k)] if isinstance(k, Tensor) and id(k) in index else k] = v
-        return {"state": state, "param_groups": groups}
+        result = {"state": state, "param_groups": groups}
+        for hook in self._hooks("_optimizer_state_dict_post_hooks").values():
+            replaced = hook(self, result)
+            if replaced is not None:
+                result = replaced
+        return result
 
     def load_state_dict(self, state_dict):
         """Load a state dict from ``state_dict()`` (of this or an equivalent optimizer).
@@ -290,6 +394,10 @@ class Optimizer:
         number ``step`` becomes a 0-d float Tensor).  NumPy arrays (and other array-likes,
         such as torch tensors) are accepted and converted.
         """
+        for hook in self._hooks("_optimizer_load_state_dict_pre_hooks").values():
+            replaced = hook(self, state_dict)
+            if replaced is not None:
+                state_dict = replaced
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
             raise ValueError("load_state_dict: expected a dict with 'state' and 'param_groups' "
@@ -327,6 +435,8 @@ class Optimizer:
         self.state = state
         self.param_groups = new_groups
         self._after_load()
+        for hook in self._hooks("_optimizer_load_state_dict_post_hooks").values():
+            hook(self)
 
     def _after_load(self):
         """Hook run at the end of ``load_state_dict`` (e.g. to force an option)."""
@@ -349,6 +459,9 @@ class Optimizer:
                 if key != "params":
                     s += f"    {key}: {group[key]}\n"
         return s + ")"
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
 def _to_array(value):
