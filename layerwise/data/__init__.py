@@ -10,6 +10,7 @@ image transforms (``layerwise.data.transforms``) and ready-made datasets
 Like torch.utils.data, this package needs NumPy only (scikit-learn just for Digits).
 """
 from . import datasets, text, transforms
+from ._workers import WorkerInfo, get_worker_info
 from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
                       random_split)
@@ -21,4 +22,4 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "Itera
            "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
            "BatchSampler", "datasets", "transforms", "text", "CharTokenizer", "TinyShakespeare",
-           "LMBatcher", "lm_batches", "fixed_batches"]
+           "LMBatcher", "lm_batches", "fixed_batches", "get_worker_info", "WorkerInfo"]

@@ -1,10 +1,12 @@
-"""DataLoader: batches from a dataset, in the main process, with an exactly resumable position.
+"""DataLoader: batches from a dataset, with an exactly resumable position.
 
 ``DataLoader`` follows torch.utils.data.DataLoader's signature and behaviour
 (sampler / batch_sampler / shuffle / drop_last / collate_fn / generator, ``len``,
-``batch_size=None`` to turn batching off).  Differences: batches are built in the
-calling process only (``num_workers`` must be 0; the pinning and worker options are
-accepted and have no effect), and the loader can save and restore its position.
+``batch_size=None`` to turn batching off, ``num_workers`` worker processes with
+``worker_init_fn``, ``prefetch_factor``, ``persistent_workers``, ``timeout``,
+``multiprocessing_context`` and ``get_worker_info()``: see ``_workers``).  The pinning
+options are accepted and have no effect (there is no GPU), and the loader can save and
+restore its position.  The batches and their order do not depend on ``num_workers``.
 
 Resumable position
 ------------------
@@ -178,19 +180,26 @@ class DataLoader:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
                              "disable multiprocessing.")
-        if num_workers > 0:
-            raise NotImplementedError(
-                f"layerwise's DataLoader loads batches in the main process only: num_workers must "
-                f"be 0, got {num_workers}. Datasets with whole-array access (TensorDataset, MNIST "
-                f"without transforms) build a batch with one NumPy indexing operation.")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
-        if prefetch_factor is not None:
+        if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("prefetch_factor option could only be specified in multiprocessing; "
                              "let num_workers > 0 to enable multiprocessing, otherwise set "
                              "prefetch_factor to None.")
-        if persistent_workers:
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, int)
+                                            or prefetch_factor < 1):
+            raise ValueError(f"prefetch_factor should be a positive integer, got {prefetch_factor!r}")
+        if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if isinstance(multiprocessing_context, str):
+            import multiprocessing
+            methods = multiprocessing.get_all_start_methods()
+            if multiprocessing_context not in methods:
+                raise ValueError(f"multiprocessing_context option should specify a valid start "
+                                 f"method in {methods!r}, but got "
+                                 f"multiprocessing_context={multiprocessing_context!r}")
 
         self.dataset = dataset
         self.num_workers = num_workers
@@ -246,6 +255,7 @@ class DataLoader:
 
         self._progress: _Progress | None = None     # the latest iterator's position
         self._resume: tuple | None = None           # (record, batches) waiting for iter()
+        self._pool = None                           # the workers kept by persistent_workers
 
     # ------------------------------------------------------------------ structure
     @property
@@ -292,17 +302,9 @@ class DataLoader:
         except TypeError:
             return None
 
-    def _fetch(self, index):
-        ds = self.dataset
-        if self._iterable:
-            return self.collate_fn(index)
-        if not self._auto_collation:
-            return self.collate_fn(ds[index])
-        if self.collate_fn is default_collate and hasattr(ds, "_lw_batch"):
-            return ds._lw_batch(index)
-        if hasattr(ds, "__getitems__"):
-            return self.collate_fn(ds.__getitems__(index))
-        return self.collate_fn([ds[i] for i in index])
+    def _fetcher(self):
+        return _Fetcher(self._iterable, self._auto_collation, self.collate_fn, self.batch_size,
+                        self.drop_last)
 
     def __iter__(self):
         if self._resume is not None:
@@ -314,12 +316,35 @@ class DataLoader:
         self._progress = progress
         return self._generate(progress)
 
+    def _batches(self, progress):
+        """The epoch's batches (after the ``progress.yielded`` already handed out)."""
+        fetch = self._fetcher()
+        if self.num_workers == 0:
+            it = self._epoch_iter(progress.record)
+            if progress.yielded:
+                it = itertools.islice(it, progress.yielded, None)   # skip without loading data
+            return (fetch(self.dataset, index) for index in it)
+        from . import _workers
+        pool = self._pool
+        if pool is None or pool.closed:
+            from ..random import default_generator
+            base_seed = int(default_generator.np.integers(0, 2 ** 62))
+            pool = _workers.WorkerPool(self, fetch, base_seed)
+            if self.persistent_workers:
+                self._pool = pool
+        if self._iterable:
+            batches = _workers.stream_batches(pool, self.prefetch_factor)
+            if progress.yielded:
+                batches = itertools.islice(batches, progress.yielded, None)
+        else:
+            it = self._epoch_iter(progress.record)
+            if progress.yielded:
+                it = itertools.islice(it, progress.yielded, None)
+            batches = _workers.ordered_batches(pool, it, self.prefetch_factor)
+        return batches if self.persistent_workers else _closing(batches, pool)
+
     def _generate(self, progress):
-        it = self._epoch_iter(progress.record)
-        if progress.yielded:
-            it = itertools.islice(it, progress.yielded, None)   # skip without loading data
-        for index in it:
-            batch = self._fetch(index)
+        for batch in self._batches(progress):
             progress.yielded += 1
             if progress.total is not None and progress.yielded >= progress.total:
                 progress.finished = True
@@ -375,6 +400,41 @@ class DataLoader:
             gen.set_state(saved_gen)
         self._progress = None
         self._resume = None if record is None else (record, int(state["batches_yielded"]))
+
+
+class _Fetcher:
+    """Turns one item of the sampler's output into a batch: ``dataset[i]`` for its indices,
+    then ``collate_fn`` (a separate object so that worker processes can receive it)."""
+
+    def __init__(self, iterable, auto_collation, collate_fn, batch_size, drop_last):
+        self.iterable, self.auto_collation = iterable, auto_collation
+        self.collate_fn, self.batch_size, self.drop_last = collate_fn, batch_size, drop_last
+
+    def __call__(self, ds, index):
+        if self.iterable:
+            return self.collate_fn(index)
+        if not self.auto_collation:
+            return self.collate_fn(ds[index])
+        if self.collate_fn is default_collate and hasattr(ds, "_lw_batch"):
+            return ds._lw_batch(index)
+        if hasattr(ds, "__getitems__"):
+            return self.collate_fn(ds.__getitems__(index))
+        return self.collate_fn([ds[i] for i in index])
+
+    def stream(self, ds):
+        """An IterableDataset's batches (inside a worker, from its own copy of ``ds``)."""
+        it = iter(ds)
+        if self.batch_size is not None:
+            it = _batched(it, self.batch_size, self.drop_last)
+        return (self.collate_fn(item) for item in it)
+
+
+def _closing(batches, pool):
+    """Yield from ``batches``, shutting the workers down when the epoch ends or is abandoned."""
+    try:
+        yield from batches
+    finally:
+        pool.close()
 
 
 def _plain(x):
