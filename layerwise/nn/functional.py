@@ -526,3 +526,5 @@ from .dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402
 from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
+from .padding import pad  # noqa: E402,F401
+from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402,F401
