@@ -2,7 +2,7 @@
 from . import functional, init
 from .parameter import Buffer, Parameter
 from .module import Module
-from .container import ModuleDict, ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .conv import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403

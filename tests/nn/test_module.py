@@ -233,3 +233,53 @@ def test_full_backward_hook_can_replace_grad_input_and_sees_none_for_data_input(
     x = lw.ones(1, 3, requires_grad=True)
     lin2(x).sum().backward()
     assert (x.grad.numpy() == 0).all()
+
+
+# ---------------------------------------------------------------------- parameter containers
+def test_parameter_list_registers_like_torch():
+    def build(m):
+        pl = m.nn.ParameterList([m.nn.Parameter(m.ones(3, 4)), m.ones(5)])
+        pl.append(m.nn.Parameter(m.tensor(1.0)))
+        pl += [m.zeros(2)]
+        return pl
+
+    ours, theirs = build(lw), build(torch)
+    assert list(dict(ours.named_parameters())) == list(dict(theirs.named_parameters())) == \
+        ["0", "1", "2", "3"]
+    assert all(isinstance(p, lw.nn.Parameter) and p.requires_grad for p in ours)
+    assert repr(ours) == repr(theirs).replace("torch.", "layerwise.")
+    assert [tuple(p.shape) for p in ours[1:3]] == [(5,), ()] and tuple(ours[-1].shape) == (2,)
+    ours[0] = lw.full((2,), 7.0)
+    assert isinstance(ours[0], lw.nn.Parameter) and ours[0].tolist() == [7.0, 7.0]
+    with pytest.raises(IndexError, match="out of range for a ParameterList of length 4"):
+        ours[4]
+    # torch's state dict loads, and an optimizer trains the listed parameters
+    ours[0] = lw.nn.Parameter(lw.ones(3, 4))
+    ours.load_state_dict({k: lw.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    opt = lw.optim.SGD(ours.parameters(), lr=0.5)
+    sum((p * p).sum() for p in ours).backward()
+    opt.step()
+    assert ours[1].tolist() == [0.0] * 5                  # 1 − 0.5·2·1
+
+
+def test_parameter_dict_registers_like_torch():
+    def build(m):
+        pd = m.nn.ParameterDict({"a": m.nn.Parameter(m.ones(2)), "b": m.zeros(2, 2)})
+        pd["c"] = m.ones(1)
+        pd.update([("d", m.nn.Parameter(m.ones(3)))])
+        return pd
+
+    ours, theirs = build(lw), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a", "b", "c", "d"]
+    assert list(ours.keys()) == list(theirs.keys()) and "c" in ours and len(ours) == 4
+    assert isinstance(ours["b"], lw.nn.Parameter)
+    popped = ours.pop("b")
+    assert tuple(popped.shape) == (2, 2) and list(ours) == ["a", "c", "d"]
+    assert list(dict(ours.named_parameters())) == ["a", "c", "d"]
+    assert "(a): Parameter containing: [layerwise.float32 of size 2]" in repr(ours)
+    with pytest.raises(KeyError):
+        ours["b"]
+    with pytest.raises(TypeError, match="keys must be strings"):
+        ours[1] = lw.ones(1)
+    ours.clear()
+    assert len(ours) == 0 and list(ours.parameters()) == []
