@@ -17,4 +17,5 @@ from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
 from . import utils

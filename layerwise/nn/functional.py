@@ -528,3 +528,4 @@ from .attention import multi_head_attention_forward, scaled_dot_product_attentio
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
 from .padding import pad  # noqa: E402,F401
 from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402,F401
+from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
