@@ -258,6 +258,48 @@ class Threshold(Module):
         return f"threshold={self.threshold}, value={self.value}{_inplace_repr(self.inplace)}"
 
 
+class Softshrink(Module):
+    """x − λ above λ, x + λ below −λ, 0 between."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x where |x| > λ, else 0."""
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+
+class Tanhshrink(Module):
+    """x − tanh(x)."""
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class GLU(Module):
+    """a ⊙ σ(b) with a, b the halves of the input along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class _SoftmaxBase(Module):
     _fn = None
 
@@ -289,4 +331,5 @@ class Softmin(_SoftmaxBase):
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
            "Tanh", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
-           "LogSigmoid", "Threshold", "Softmax", "LogSoftmax", "Softmin"]
+           "LogSigmoid", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax",
+           "LogSoftmax", "Softmin"]

@@ -148,6 +148,46 @@ def logsigmoid(input):
     return _apply(A.LogSigmoid, "logsigmoid", input)
 
 
+def _check_lambd(lambd, input, name):
+    limit = float(xp.finfo(input.data.dtype).max)
+    if not 0 <= lambd <= limit:
+        raise RuntimeError(f"{name}: lambda must be in range [0, {limit:g}] for input dtype "
+                           f"{input.dtype}, but found {lambd}")
+
+
+def softshrink(input, lambd=0.5):
+    """x − λ where x > λ, x + λ where x < −λ, 0 between (composed: the gradient is 1 outside
+    [−λ, λ] and 0 inside)."""
+    _check_float(input, "softshrink")
+    _check_lambd(lambd, input, "softshrink")
+    return T.where(input > lambd, input - lambd, T.where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > λ, else 0."""
+    _check_float(input, "hardshrink")
+    return T.where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def tanhshrink(input):
+    """x − tanh(x)."""
+    _check_float(input, "tanhshrink")
+    return input - input.tanh()
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: a ⊙ σ(b), where a and b are the two halves of ``input`` along ``dim``."""
+    _check_float(input, "glu")
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.ndim
+    n = input.shape[d]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    a, b = input.split(n // 2, dim=d)
+    return a * b.sigmoid()
+
+
 def _threshold(input, threshold, value, inplace):
     return _apply(A.Threshold, "threshold", input, inplace, allow_int=True, threshold=threshold,
                   value=value)

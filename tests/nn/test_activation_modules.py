@@ -21,6 +21,9 @@ MODULES = [
     (lambda m: m.nn.LogSigmoid(), 20), (lambda m: m.nn.Threshold(0.37, -1.5), 3),
     (lambda m: m.nn.Softmax(dim=1), 3), (lambda m: m.nn.Softmax(-1), 3),
     (lambda m: m.nn.LogSoftmax(dim=1), 3), (lambda m: m.nn.Softmin(dim=2), 3),
+    (lambda m: m.nn.Softshrink(), 3), (lambda m: m.nn.Softshrink(1.2), 3),
+    (lambda m: m.nn.Hardshrink(), 3), (lambda m: m.nn.Hardshrink(0.8), 3),
+    (lambda m: m.nn.Tanhshrink(), 4), (lambda m: m.nn.GLU(), 4), (lambda m: m.nn.GLU(dim=0), 4),
 ]
 IDS = [repr(make(torch)) for make, _ in MODULES]
 # torch's float64 Hardsigmoid backward uses a float32 1/6; layerwise uses the exact one.
@@ -107,3 +110,11 @@ def test_sequential_network_matches_torch():
     make = lambda m: m.nn.Sequential(m.nn.Linear(4, 6), m.nn.GELU(), m.nn.Linear(6, 5),  # noqa: E731
                                      m.nn.PReLU(), m.nn.Linear(5, 3), m.nn.LogSoftmax(dim=1))
     check_module(make, distinct(5, 4))
+
+
+def test_shrink_and_glu_errors_match_torch():
+    for m in (torch, lw):
+        with pytest.raises(RuntimeError, match="Halving dimension must be even, but dimension 1 is size 5"):
+            m.nn.functional.glu(m.zeros(3, 5))
+        with pytest.raises(RuntimeError, match="lambda must be in range"):
+            m.nn.functional.softshrink(m.zeros(3), -1.0)
