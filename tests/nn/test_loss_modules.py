@@ -7,9 +7,11 @@ import pytest
 import torch
 
 import layerwise as lw
-from parity import check_module, const, distinct, rand
+from parity import check_module, const, distinct, gradcheck, rand
 
 W3 = np.array([0.4, 1.5, 0.9])
+SIGNS = np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1], [-1, 1, 1]], dtype=np.float64)
+COUNTS = np.array([[0, 1, 3], [2, 0, 5], [1, 1, 0], [4, 2, 1]], dtype=np.float64)
 
 
 def probs(*shape, seed=0):
@@ -41,6 +43,20 @@ LOSSES = [
     (lambda m: m.nn.KLDivLoss(reduction="batchmean"), np.log(probs(4, 3)), probs(4, 3, seed=1)),
     (lambda m: m.nn.KLDivLoss(reduction="sum", log_target=True), np.log(probs(4, 3)),
      np.log(probs(4, 3, seed=1))),
+    (lambda m: m.nn.SoftMarginLoss(), rand(4, 3), const(SIGNS)),
+    (lambda m: m.nn.SoftMarginLoss(reduction="none"), rand(4, 3), const(SIGNS)),
+    (lambda m: m.nn.HingeEmbeddingLoss(), distinct(4, 3), const(SIGNS)),
+    (lambda m: m.nn.HingeEmbeddingLoss(margin=0.5, reduction="sum"), distinct(4, 3), const(SIGNS)),
+    (lambda m: m.nn.PoissonNLLLoss(), rand(4, 3), const(COUNTS)),
+    (lambda m: m.nn.PoissonNLLLoss(log_input=False, full=True, reduction="sum"),
+     rand(4, 3, lo=0.1, hi=3), const(COUNTS)),
+    (lambda m: m.nn.MultiLabelSoftMarginLoss(), rand(4, 3), const((SIGNS > 0) * 1.0)),
+    (lambda m: m.nn.MultiLabelSoftMarginLoss(weight=m.tensor(W3), reduction="none"), rand(4, 3),
+     const((SIGNS > 0) * 1.0)),
+    # spread 1.1: no score difference equals the margin exactly (a hinge's kink)
+    (lambda m: m.nn.MultiMarginLoss(), distinct(4, 3, spread=1.1), const(np.array([0, 2, 1, 2]))),
+    (lambda m: m.nn.MultiMarginLoss(p=2, margin=0.7, weight=m.tensor(W3), reduction="sum"),
+     distinct(4, 3, spread=1.1), const(np.array([0, 2, 1, 2]))),
 ]
 IDS = [f"{type(make(torch)).__name__}-{i}" for i, (make, _, _) in enumerate(LOSSES)]
 
@@ -69,9 +85,65 @@ def test_weight_buffer_moves_with_the_module():
     assert lw.nn.CrossEntropyLoss().weight is None
 
 
+# losses of several inputs: (constructor, inputs), every float input differentiated
+MULTI = [
+    (lambda m: m.nn.MarginRankingLoss(), rand(6, seed=1), rand(6, seed=2), const(SIGNS[:2].reshape(-1))),
+    (lambda m: m.nn.MarginRankingLoss(margin=0.3, reduction="none"), rand(6, seed=1),
+     rand(6, seed=2), const(SIGNS[:2].reshape(-1))),
+    (lambda m: m.nn.CosineEmbeddingLoss(), rand(4, 5, seed=1), rand(4, 5, seed=2), const(SIGNS[:, 0])),
+    (lambda m: m.nn.CosineEmbeddingLoss(margin=-0.2, reduction="sum"), rand(4, 5, seed=1),
+     rand(4, 5, seed=2), const(SIGNS[:, 1])),
+    (lambda m: m.nn.CosineEmbeddingLoss(), rand(5, seed=1), rand(5, seed=2), const(np.array(-1.0))),
+    (lambda m: m.nn.TripletMarginLoss(), rand(4, 5, seed=1), rand(4, 5, seed=2), rand(4, 5, seed=3)),
+    (lambda m: m.nn.TripletMarginLoss(margin=2.0, p=1.0, swap=True, reduction="none"),
+     rand(4, 5, seed=1), rand(4, 5, seed=2), rand(4, 5, seed=3)),
+    (lambda m: m.nn.GaussianNLLLoss(), rand(4, 3, seed=1), rand(4, 3, seed=2),
+     rand(4, 3, lo=0.2, hi=2, seed=3)),
+    (lambda m: m.nn.GaussianNLLLoss(full=True, reduction="sum"), rand(4, 3, seed=1),
+     rand(4, 3, seed=2), rand(4, lo=0.2, hi=2, seed=3)),                     # one variance per row
+    (lambda m: m.nn.GaussianNLLLoss(eps=0.5, reduction="none"), rand(4, 3, seed=1),
+     rand(4, 3, seed=2), rand(4, 1, lo=0.1, hi=2, seed=3)),                  # some clamped
+]
+# Where the variance is clamped, torch (and layerwise) keep the unclamped gradient on purpose:
+# it is not the derivative of the clamped function, so finite differences cannot check it.
+NO_GRADCHECK = {"GaussianNLLLoss-9"}
+MULTI_IDS = [f"{type(c[0](torch)).__name__}-{i}" for i, c in enumerate(MULTI)]
+
+
+@pytest.mark.parametrize("case", MULTI, ids=MULTI_IDS)
+def test_multi_input_losses_match_torch(case):
+    make, *inputs = case
+    check_module(make, *inputs)
+    th, mine = make(torch), make(lw)
+    assert repr(mine) == repr(th)
+    public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
+    assert {k: getattr(mine, k) for k in public} == public
+    if f"{type(th).__name__}-{MULTI.index(case)}" not in NO_GRADCHECK:
+        assert gradcheck(lambda m, *xs: make(m)(*xs), *inputs)
+
+
+@pytest.mark.parametrize("make,x,t", LOSSES[-10:], ids=IDS[-10:])
+def test_new_single_input_losses_pass_gradcheck(make, x, t):
+    assert gradcheck(lambda m, a, b: make(m)(a, b), x, t)
+
+
+def test_new_loss_errors_match_torch():
+    for m in (torch, lw):
+        with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+            m.nn.MultiMarginLoss(p=3)
+        with pytest.raises(ValueError, match="var has negative entry"):
+            m.nn.GaussianNLLLoss()(m.zeros(2, 3), m.zeros(2, 3), -m.ones(2, 3))
+        with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+            m.nn.TripletMarginLoss(margin=0.0)
+        with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):
+            m.nn.MarginRankingLoss()(m.zeros(3), m.zeros(3, 1), m.zeros(3))
+
+
 def test_defaults_match_torch():
     for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-                 "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"):
+                 "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss",
+                 "HingeEmbeddingLoss", "SoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+                 "PoissonNLLLoss", "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss"):
         th, mine = getattr(torch.nn, name)(), getattr(lw.nn, name)()
         public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
         assert {k: getattr(mine, k) for k in public} == public, name
