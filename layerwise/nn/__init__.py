@@ -18,4 +18,5 @@ from .transformer import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from . import utils
