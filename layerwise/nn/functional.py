@@ -570,6 +570,8 @@ from .padding import pad  # noqa: E402,F401
 from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402,F401
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
 from .fold import fold, unfold  # noqa: E402,F401
+from .channel_ops import (channel_shuffle, local_response_norm, lp_pool1d,  # noqa: E402,F401
+                          lp_pool2d)
 from .more_losses import (cosine_embedding_loss, gaussian_nll_loss,  # noqa: E402,F401
                           hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
                           multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss,

@@ -20,9 +20,10 @@ from ..ops.shape import ConstantPad
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
-           "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-           "CircularPad2d"]
+__all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+           "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
+           "CircularPad2d", "CircularPad3d"]
 __functional__ = ["pad"]
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -171,3 +172,24 @@ class CircularPad1d(_PadNd):
 
 class CircularPad2d(CircularPad1d):
     dims = 2
+
+
+class ConstantPad3d(ConstantPad1d):
+    """Pads the last three dimensions with ``value``: input (C, D, H, W) or (N, C, D, H, W)."""
+    dims = 3
+
+
+class ZeroPad3d(ZeroPad1d):
+    dims = 3
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    dims = 3
+
+
+class ReplicationPad3d(ReplicationPad1d):
+    dims = 3
+
+
+class CircularPad3d(CircularPad1d):
+    dims = 3
