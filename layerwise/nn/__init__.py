@@ -20,4 +20,5 @@ from .distance import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .channel_ops import *  # noqa: F401,F403
+from .pooling3d import *  # noqa: F401,F403
 from . import utils

@@ -23,7 +23,7 @@ from .parameter import Parameter
 
 # The modules (``from .batchnorm import *`` in layerwise/nn/__init__.py); ``batch_norm`` is
 # re-exported by name from layerwise/nn/functional.py.
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 __functional__ = ["batch_norm"]
 
 
@@ -175,5 +175,12 @@ class BatchNorm2d(_BatchNorm):
 
     def _ranks(self):
         return (4,), f"(N, {self.num_features}, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over (N, C, D, H, W): statistics per channel over N, D, H and W."""
+
+    def _ranks(self):
+        return (5,), f"(N, {self.num_features}, D, H, W)"
 
 

@@ -20,17 +20,18 @@ from .. import dtypes as _dt
 from ..backend import xp
 from ..device import as_device
 from ..ops.conv import Conv, ConvTranspose, Pad
+from ..ops.shape import ConstantPad
 from ..tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-           "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-_SPATIAL = {1: "L", 2: "H, W"}
-_KERNEL = {1: "kL", 2: "kH, kW"}
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 # ---------------------------------------------------------------------------------- arguments
@@ -156,9 +157,41 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, *, nd, who,
         want = (weight.shape[0],) + (out if untied_size is not None else ())
         if tuple(bias.shape) != want:
             raise RuntimeError(f"{who}: expected a bias of shape {want}, got {tuple(bias.shape)}")
+    if nd == 3:
+        y = _conv3d_by_depth(x, weight, bias, stride, pairs, dilation, groups)
+        return y if batched else y.squeeze(0)
     args = (x, weight) if bias is None else (x, weight, bias)
     y = Conv.apply(*args, stride=stride, padding=pairs, dilation=dilation, groups=groups)
     return y if batched else y.squeeze(0)
+
+
+def _conv3d_by_depth(x, weight, bias, stride, pairs, dilation, groups):
+    """A 3-d convolution as a sum over the kernel's depth offsets of 2-d convolutions:
+
+        A[:, :, z] = Σ_i conv2d(Xp[:, :, z·s_d + i·d_d], K[:, :, i])        (i < kD)
+
+    Each offset's input slab (every output depth at once, folded into the batch) goes through
+    the fused 2-d op, so the backward is the 2-d op's: dL/dK[:, :, i] = conv(slab_i, dL/dA),
+    and dL/dX gathers each slab's full convolution back to the depths it was read from."""
+    (dlo, dhi), hw_pairs = pairs[0], pairs[1:]
+    if dlo or dhi:
+        x = ConstantPad.apply(x, pads=((0, 0), (0, 0), (dlo, dhi), (0, 0), (0, 0)), value=0.0)
+    n, c, depth, h, w = x.shape
+    kd, sd, dd = weight.shape[2], stride[0], dilation[0]
+    out_depth = (depth - dd * (kd - 1) - 1) // sd + 1
+    total = None
+    for i in range(kd):
+        start = i * dd
+        slab = x[:, :, start:start + sd * (out_depth - 1) + 1:sd]          # (N, C, Do, H, W)
+        slab = slab.transpose(1, 2).reshape(n * out_depth, c, h, w)
+        y = Conv.apply(slab, weight[:, :, i], stride=stride[1:], padding=hw_pairs,
+                       dilation=dilation[1:], groups=groups)
+        total = y if total is None else total + y
+    o, ho, wo = total.shape[1:]
+    out = total.reshape(n, out_depth, o, ho, wo).transpose(1, 2).contiguous()
+    if bias is not None:
+        out = out + (bias.reshape(o, 1, 1, 1) if bias.ndim == 1 else bias)
+    return out
 
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, *,
@@ -209,6 +242,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution over (N, C_in, H, W) with weight (C_out, C_in/groups, kH, kW); padding an
     int, a tuple, 'same' or 'valid'."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, nd=2, who="conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over (N, C_in, D, H, W) with weight (C_out, C_in/groups, kD, kH, kW),
+    computed as 2-d convolutions over the kernel's depth offsets (``_conv3d_by_depth``)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, nd=3, who="conv3d")
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -272,7 +311,7 @@ class _ConvNd(Module):
         if self.untied:
             if input_size is None:
                 raise ValueError(f"{who}: bias='untied' needs input_size (the spatial size of the "
-                                 f"inputs, {'(L,)' if nd == 1 else '(H, W)'}): one bias per output "
+                                 f"inputs, ({_SPATIAL[nd]})): one bias per output "
                                  "position")
             self.input_size = _positive(_ints(input_size, nd, "input_size", who), "input_size", who)
             pairs = _padding_pairs(self.padding, self.kernel_size, self.dilation)
@@ -363,6 +402,14 @@ class Conv2d(_Conv):
     """
 
     _nd = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution: (N, C_in, D, H, W) → (N, C_out, D_out, H_out, W_out); weight
+    (C_out, C_in/groups, kD, kH, kW).  Computed as a sum of 2-d convolutions over the kernel's
+    depth offsets, each one the fused 2-d op with its hand-written backward."""
+
+    _nd = 3
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -15,8 +15,8 @@ from ..random import get_generator
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "AlphaDropout"]
-__functional__ = ["dropout", "dropout1d", "dropout2d", "alpha_dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
+__functional__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
 
 
 def _check_p(p, who):
@@ -53,7 +53,7 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
 
 def _channel_mask_shape(x, batched_ndim, who):
     if x.ndim not in (batched_ndim - 1, batched_ndim):
-        spatial = "L" if batched_ndim == 3 else "H, W"
+        spatial = {3: "L", 4: "H, W", 5: "D, H, W"}[batched_ndim]
         raise RuntimeError(f"{who}: expected input of shape (N, C, {spatial}) or (C, {spatial}), "
                            f"got {tuple(x.shape)}")
     lead = x.ndim - (batched_ndim - 2)                  # N, C (or just C)
@@ -78,6 +78,12 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
     else:
         shape = _channel_mask_shape(input, 4, "dropout2d")
     return _apply(input, p, training, inplace, shape, "dropout2d", generator)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs with probability p."""
+    shape = _channel_mask_shape(input, 5, "dropout3d")
+    return _apply(input, p, training, inplace, shape, "dropout3d", generator)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None):
@@ -123,6 +129,13 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, x):
         return dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Channel-wise dropout for (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    def forward(self, x):
+        return dropout3d(x, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):

@@ -561,8 +561,8 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_poo
                       adaptive_max_pool2d_with_indices, avg_pool1d, avg_pool2d, max_pool1d,
                       max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_unpool2d)
 from .batchnorm import batch_norm  # noqa: E402
-from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
-from .dropout import alpha_dropout, dropout, dropout1d, dropout2d  # noqa: E402
+from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402
+from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: E402
 from .normalization import group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
@@ -570,6 +570,8 @@ from .padding import pad  # noqa: E402,F401
 from .distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402,F401
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
 from .fold import fold, unfold  # noqa: E402,F401
+from .pooling3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d,  # noqa: E402,F401
+                        max_pool3d)
 from .channel_ops import (channel_shuffle, local_response_norm, lp_pool1d,  # noqa: E402,F401
                           lp_pool2d)
 from .more_losses import (cosine_embedding_loss, gaussian_nll_loss,  # noqa: E402,F401

@@ -27,7 +27,8 @@ from .parameter import Parameter
 
 # The modules (``from .normalization import *`` in layerwise/nn/__init__.py); the functionals
 # are re-exported by name from layerwise/nn/functional.py.
-__all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d"]
+__all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d"]
 __functional__ = ["layer_norm", "rms_norm", "group_norm", "instance_norm"]
 
 
@@ -321,7 +322,7 @@ class _InstanceNorm(_BatchNorm):
         name = repr(self)
         _check_input(input, name)
         nb = self._no_batch_dim
-        spatial = "L" if nb == 2 else "H, W"
+        spatial = {2: "L", 3: "H, W", 4: "D, H, W"}[nb]
         c = self.num_features
         if input.ndim not in (nb, nb + 1):
             raise ValueError(f"{name}: expected input of shape (N, {c}, {spatial}) or "
@@ -354,3 +355,10 @@ class InstanceNorm2d(_InstanceNorm):
     Parameters (affine): weight (ones), bias (zeros) of shape (C,)."""
 
     _no_batch_dim = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm of (N, C, D, H, W) or (C, D, H, W): statistics per sample and channel over
+    D, H, W.  Parameters (affine): weight (ones), bias (zeros) of shape (C,)."""
+
+    _no_batch_dim = 4
