@@ -58,3 +58,19 @@ def mnist_cnn_train_step(lib):
 def lenet5_train_step(lib):
     from layerwise.zoo import lenet5
     return _cnn_step(lib, lambda m: lenet5(m))
+
+
+# N=4, 16 -> 32 channels, 16^3 voxels, 3x3x3: 2·4·32·16·27·4096 = 0.453 GFLOP forward, ×3 with backward
+@workload("conv3d_16_32_fwd_bwd", "Conv3d(16, 32, 3, padding=1) on 4x16x16x16x16: forward + backward "
+          "(layerwise: a sum of 2-d convolutions over the kernel's depth offsets)",
+          flops=3 * 2 * 4 * 32 * 16 * 27 * 4096)
+def conv3d_16_32_fwd_bwd(lib):
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((4, 16, 16, 16, 16)).astype(np.float32), requires_grad=True)
+    conv = lib.nn.Conv3d(16, 32, 3, padding=1)
+
+    def step():
+        x.grad = None
+        conv.zero_grad()
+        conv(x).sum().backward()
+    return step

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _tensor_ops as T
 from .. import dtypes as _dt
 from ..backend import xp
 from ..device import as_device
@@ -166,29 +167,32 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, *, nd, who,
 
 
 def _conv3d_by_depth(x, weight, bias, stride, pairs, dilation, groups):
-    """A 3-d convolution as a sum over the kernel's depth offsets of 2-d convolutions:
+    """A 3-d convolution as one 2-d convolution over depth slabs stacked as channels:
 
-        A[:, :, z] = Σ_i conv2d(Xp[:, :, z·s_d + i·d_d], K[:, :, i])        (i < kD)
+        A[:, :, z] = Σ_i conv2d(Xp[:, :, z·s_d + i·d_d], K[:, :, i])         (i < kD)
+                   = conv2d([Xp[:, :, z·s_d + i·d_d] for i < kD], [K[:, :, i] for i < kD])
 
-    Each offset's input slab (every output depth at once, folded into the batch) goes through
-    the fused 2-d op, so the backward is the 2-d op's: dL/dK[:, :, i] = conv(slab_i, dL/dA),
-    and dL/dX gathers each slab's full convolution back to the depths it was read from."""
+    The kD input slabs (every output depth at once, folded into the batch) are stacked along
+    the channels (group by group, so groups stay contiguous) and the kernel's depth offsets
+    likewise, so the whole 3-d convolution is one fused 2-d op with kD times the input
+    channels: its backward is the 2-d op's hand-written one, and the stacking's backward adds
+    each slab's gradient back to the depths it was read from."""
     (dlo, dhi), hw_pairs = pairs[0], pairs[1:]
     if dlo or dhi:
         x = ConstantPad.apply(x, pads=((0, 0), (0, 0), (dlo, dhi), (0, 0), (0, 0)), value=0.0)
     n, c, depth, h, w = x.shape
-    kd, sd, dd = weight.shape[2], stride[0], dilation[0]
+    o, cg, kd = weight.shape[:3]
+    sd, dd = stride[0], dilation[0]
     out_depth = (depth - dd * (kd - 1) - 1) // sd + 1
-    total = None
-    for i in range(kd):
-        start = i * dd
-        slab = x[:, :, start:start + sd * (out_depth - 1) + 1:sd]          # (N, C, Do, H, W)
-        slab = slab.transpose(1, 2).reshape(n * out_depth, c, h, w)
-        y = Conv.apply(slab, weight[:, :, i], stride=stride[1:], padding=hw_pairs,
-                       dilation=dilation[1:], groups=groups)
-        total = y if total is None else total + y
-    o, ho, wo = total.shape[1:]
-    out = total.reshape(n, out_depth, o, ho, wo).transpose(1, 2).contiguous()
+    slabs = [x[:, :, i * dd:i * dd + sd * (out_depth - 1) + 1:sd] for i in range(kd)]
+    stacked = T.stack(slabs, dim=1)                              # (N, kD, C, Do, H, W)
+    stacked = stacked.reshape(n, kd, groups, cg, out_depth, h, w).permute(0, 4, 2, 1, 3, 5, 6)
+    stacked = stacked.reshape(n * out_depth, groups * kd * cg, h, w)
+    w2 = weight.permute(0, 2, 1, 3, 4).reshape(o, kd * cg, *weight.shape[3:])
+    y = Conv.apply(stacked, w2, stride=stride[1:], padding=hw_pairs, dilation=dilation[1:],
+                   groups=groups)
+    ho, wo = y.shape[2:]
+    out = y.reshape(n, out_depth, o, ho, wo).transpose(1, 2).contiguous()
     if bias is not None:
         out = out + (bias.reshape(o, 1, 1, 1) if bias.ndim == 1 else bias)
     return out
