@@ -258,6 +258,21 @@ class Threshold(Module):
         return f"threshold={self.threshold}, value={self.value}{_inplace_repr(self.inplace)}"
 
 
+class RReLU(Module):
+    """Randomized leaky ReLU: negative inputs scaled by a ~ U(lower, upper) in training, by
+    (lower + upper)/2 in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}{_inplace_repr(self.inplace)}"
+
+
 class Softshrink(Module):
     """x − λ above λ, x + λ below −λ, 0 between."""
 
@@ -331,5 +346,5 @@ class Softmin(_SoftmaxBase):
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
            "Tanh", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
-           "LogSigmoid", "Threshold", "Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax",
-           "LogSoftmax", "Softmin"]
+           "LogSigmoid", "Threshold", "RReLU", "Softshrink", "Hardshrink", "Tanhshrink", "GLU",
+           "Softmax", "LogSoftmax", "Softmin"]

@@ -188,6 +188,25 @@ def glu(input, dim=-1):
     return a * b.sigmoid()
 
 
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *, generator=None):
+    """Randomized leaky ReLU: x where x ≥ 0, else a·x, with a ~ U(lower, upper) drawn per
+    element in training and a = (lower + upper)/2 in eval (so eval is a LeakyReLU).  The drawn
+    slopes come from layerwise's generator: they cannot follow torch's random stream."""
+    _check_float(input, "rrelu")
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    if training:
+        from ..random import get_generator
+        a = get_generator(generator).uniform(lower, upper, tuple(input.shape))
+        slope = Tensor._wrap(xp.where(input.data >= 0, 1.0, a).astype(input.data.dtype))
+    else:
+        slope = Tensor._wrap(xp.where(input.data >= 0, 1.0, (lower + upper) / 2)
+                             .astype(input.data.dtype))
+    if inplace:
+        return input.mul_(slope)
+    return input * slope
+
+
 def _threshold(input, threshold, value, inplace):
     return _apply(A.Threshold, "threshold", input, inplace, allow_int=True, threshold=threshold,
                   value=value)
@@ -559,7 +578,8 @@ def one_hot(tensor, num_classes=-1):
 from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
                       adaptive_max_pool1d_with_indices, adaptive_max_pool2d,
                       adaptive_max_pool2d_with_indices, avg_pool1d, avg_pool2d, max_pool1d,
-                      max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_unpool2d)
+                      max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_unpool1d,
+                      max_unpool2d)
 from .batchnorm import batch_norm  # noqa: E402
 from .conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: E402

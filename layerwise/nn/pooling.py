@@ -23,13 +23,13 @@ from .module import Module
 # torch.nn has the modules and torch.nn.functional the functions.
 __all__ = [
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d",
 ]
 __functional__ = [
     "max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
-    "adaptive_max_pool2d_with_indices", "max_unpool2d",
+    "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
 ]
 
 
@@ -256,6 +256,28 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool2d(input, indices, kernel_size, stride, padding, output_size, name)
 
 
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Scatter (N, C, L) or (C, L) values to the ``indices`` returned by max_pool1d; the rest is
+    zero.  The 2-d unpooling of a height-1 plane (a flat index into it is the position in L)."""
+    name = _fname("max_unpool1d", kernel_size=kernel_size, stride=stride, padding=padding)
+    return _max_unpool1d(input, indices, kernel_size, stride, padding, output_size, name)
+
+
+def _max_unpool1d(input, indices, kernel_size, stride, padding, output_size, name):
+    k = _tuple(kernel_size, 1, "kernel_size", name)
+    s = _tuple(stride if stride is not None else kernel_size, 1, "stride", name)
+    p = _tuple(padding, 1, "padding", name)
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: expected input of shape (N, C, L) or (C, L), got "
+                           f"{getattr(input, 'shape', type(input).__name__)}")
+    if output_size is not None:
+        output_size = (1, int(tuple(output_size)[-1]))
+    out = _max_unpool2d(input.unsqueeze(-2),
+                        indices.unsqueeze(-2) if isinstance(indices, Tensor) else indices,
+                        (1,) + k, (1,) + s, (0,) + p, output_size, name)
+    return out.squeeze(-2)
+
+
 def _max_unpool2d(input, indices, kernel_size, stride, padding, output_size, name):
     k, s, p, _ = _geometry(name, 2, kernel_size, stride, 0)
     p = _tuple(padding, 2, "padding", name)
@@ -407,6 +429,23 @@ class AdaptiveMaxPool1d(_AdaptivePool):
 class AdaptiveMaxPool2d(_AdaptivePool):
     """Max over adaptive bins of (N, C, H, W) or (C, H, W), optionally with flat H·W indices."""
     _n, _kind = 2, "max"
+
+
+class MaxUnpool1d(Module):
+    """Partial inverse of MaxPool1d: zeros except at the indices it returned."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, 1, "kernel_size", "MaxUnpool1d")
+        self.stride = _tuple(stride if stride is not None else kernel_size, 1, "stride", "MaxUnpool1d")
+        self.padding = _tuple(padding, 1, "padding", "MaxUnpool1d")
+
+    def forward(self, input, indices, output_size=None):
+        return _max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                             output_size, repr(self))
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxUnpool2d(Module):

@@ -118,3 +118,32 @@ def test_shrink_and_glu_errors_match_torch():
             m.nn.functional.glu(m.zeros(3, 5))
         with pytest.raises(RuntimeError, match="lambda must be in range"):
             m.nn.functional.softshrink(m.zeros(3), -1.0)
+
+
+# ---------------------------------------------------------------------- RReLU (random in training)
+@pytest.mark.parametrize("make", [lambda m: m.nn.RReLU(), lambda m: m.nn.RReLU(0.1, 0.3)],
+                         ids=lambda mk: repr(mk(torch)))
+def test_rrelu_eval_matches_torch_and_training_draws_slopes_in_range(make):
+    check_module(make, distinct(2, 3, 4, spread=3), train=False)          # eval: fixed slope
+    assert repr(make(lw)) == repr(make(torch))
+    mod = make(lw).eval().double()
+    assert gradcheck(lambda m, x: mod(x), distinct(2, 3, 2, spread=3))
+    lw.manual_seed(0)
+    layer = make(lw).train()
+    x = lw.tensor(distinct(40, 50, spread=3), requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    xs, ys, gs = x.detach().numpy(), y.detach().numpy(), x.grad.numpy()
+    slopes = ys[xs < 0] / xs[xs < 0]
+    assert layer.lower <= slopes.min() and slopes.max() <= layer.upper
+    assert abs(slopes.mean() - (layer.lower + layer.upper) / 2) < 0.01       # U(lower, upper)
+    np.testing.assert_allclose(gs[xs < 0], slopes, rtol=1e-6)               # the drawn slope
+    assert (ys[xs >= 0] == xs[xs >= 0]).all() and (gs[xs >= 0] == 1).all()
+
+
+def test_rrelu_functional_and_inplace():
+    x = lw.tensor([-2.0, 3.0])
+    assert lw.nn.functional.rrelu(x).tolist() == pytest.approx([-2 * (1 / 8 + 1 / 3) / 2, 3.0])
+    assert lw.nn.RReLU(inplace=True).eval()(x) is x
+    with pytest.raises(ValueError, match="lower <= upper"):
+        lw.nn.functional.rrelu(x, 0.5, 0.1)

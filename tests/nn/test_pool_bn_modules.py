@@ -199,3 +199,20 @@ def test_batchnorm_errors_name_the_layer():
     assert m(lw.tensor(rand(1, 3, 1, 1).astype(np.float32))).shape == (1, 3, 1, 1)
     with pytest.raises(TypeError, match="dtype float32 does not match the input dtype float64"):
         NN(lw).BatchNorm1d(3)(lw.tensor(rand(4, 3)))
+
+
+def test_max_unpool1d_matches_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3, 9))
+    for kw, size in ((dict(kernel_size=3, stride=2, padding=1), None), (dict(kernel_size=2), (9,))):
+        outs, grads = {}, {}
+        for m in (torch, lw):
+            t = m.tensor(x, requires_grad=True)
+            y, idx = m.nn.functional.max_pool1d(t, return_indices=True, **kw)
+            out = m.nn.MaxUnpool1d(**kw)(y, idx, output_size=size)
+            (out * out).sum().backward()
+            outs[m.__name__], grads[m.__name__] = out.detach().numpy(), t.grad.numpy()
+        np.testing.assert_array_equal(outs["layerwise"], outs["torch"])
+        np.testing.assert_allclose(grads["layerwise"], grads["torch"], rtol=1e-12)
+        assert np.any(grads["torch"])
+    assert repr(lw.nn.MaxUnpool1d(3, stride=2, padding=1)) == \
+        repr(torch.nn.MaxUnpool1d(3, stride=2, padding=1))
