@@ -596,5 +596,6 @@ from .channel_ops import (channel_shuffle, local_response_norm, lp_pool1d,  # no
                           lp_pool2d)
 from .more_losses import (cosine_embedding_loss, gaussian_nll_loss,  # noqa: E402,F401
                           hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
-                          multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss,
-                          triplet_margin_loss)
+                          multilabel_margin_loss, multilabel_soft_margin_loss,
+                          poisson_nll_loss, soft_margin_loss, triplet_margin_loss,
+                          triplet_margin_with_distance_loss)

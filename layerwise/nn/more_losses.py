@@ -14,6 +14,9 @@ backward comes from those), with torch's formulas, argument checks and reduction
                              without stopping its gradient, as torch
     multilabel_soft_margin_loss  mean over classes of −(y·ln σ(x) + (1 − y)·ln σ(−x)) (·weight)
     multi_margin_loss        Σ_{i≠y} w_y·max(0, margin − x_y + x_i)^p / C   per sample
+    multilabel_margin_loss   Σ_{j ∈ targets} Σ_{i ∉ targets} max(0, 1 − (x_j − x_i)) / C   per sample
+                             (the targets: the class indices of y before its first −1)
+    triplet_margin_with_distance_loss   max(0, margin + d(a, p) − d(a, n)) for any distance d
 
 Then ``reduction``: 'mean' (default), 'sum' or 'none'.
 """
@@ -30,7 +33,8 @@ from .functional import _check_float, _check_tensor, _reduction, logsigmoid
 
 __functional__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
                   "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
-                  "gaussian_nll_loss", "multilabel_soft_margin_loss", "multi_margin_loss"]
+                  "gaussian_nll_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
+                  "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
 def _reduce(loss, reduction):
@@ -205,3 +209,45 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if input.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    name = "multilabel_margin_loss"
+    reduction = _reduction(name, reduction, size_average, reduce)
+    _check_float(input, name)
+    _check_tensor(target, name, "target")
+    if input.ndim not in (1, 2) or tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"{name}: expected input (N, C) or (C,) and a target of the same "
+                           f"shape, got {tuple(input.shape)} and {tuple(target.shape)}")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    y = target.data.reshape(x.shape)
+    n, c = x.shape
+    if y.size and (y.min() < -1 or y.max() >= c):
+        raise IndexError(f"{name}: target values must be class indices in [0, {c}) or -1, got "
+                         f"{y.min()}..{y.max()}")
+    is_target = np.zeros((n, c), bool)
+    for r in range(n):                    # the class indices before the first -1
+        stop = np.flatnonzero(y[r] < 0)
+        labels = y[r, :stop[0] if stop.size else c]
+        is_target[r, labels] = True
+    pair = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x.data.dtype)   # (N, j, i)
+    diff = x.unsqueeze(2) - x.unsqueeze(1)                       # x_j − x_i
+    loss = ((1 - diff).clamp(min=0) * Tensor._wrap(pair)).sum(dim=(1, 2)) / c
+    if input.ndim == 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    name = "triplet_margin_with_distance_loss"
+    reduction = _reduction(name, reduction)
+    if margin <= 0:
+        raise ValueError(f"{name}: expected margin to be greater than 0, got {margin} instead")
+    for t in (anchor, positive, negative):
+        _check_float(t, name)
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = T.minimum(d_neg, dist(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)

@@ -103,6 +103,15 @@ MULTI = [
      rand(4, 3, seed=2), rand(4, lo=0.2, hi=2, seed=3)),                     # one variance per row
     (lambda m: m.nn.GaussianNLLLoss(eps=0.5, reduction="none"), rand(4, 3, seed=1),
      rand(4, 3, seed=2), rand(4, 1, lo=0.1, hi=2, seed=3)),                  # some clamped
+    (lambda m: m.nn.MultiLabelMarginLoss(), distinct(3, 5, spread=1.3),
+     const(np.array([[3, 0, -1, 1, 4], [1, 2, 3, 4, 0], [-1, 2, 0, 1, 1]]))),
+    (lambda m: m.nn.MultiLabelMarginLoss(reduction="none"), distinct(5, spread=1.3),
+     const(np.array([4, 1, -1, 0, 0]))),
+    (lambda m: m.nn.TripletMarginWithDistanceLoss(), rand(4, 5, seed=1), rand(4, 5, seed=2),
+     rand(4, 5, seed=3)),
+    (lambda m: m.nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda a, b: 1 - m.nn.functional.cosine_similarity(a, b), margin=0.5,
+        swap=True, reduction="sum"), rand(4, 5, seed=1), rand(4, 5, seed=2), rand(4, 5, seed=3)),
 ]
 # Where the variance is clamped, torch (and layerwise) keep the unclamped gradient on purpose:
 # it is not the derivative of the clamped function, so finite differences cannot check it.
@@ -116,7 +125,8 @@ def test_multi_input_losses_match_torch(case):
     check_module(make, *inputs)
     th, mine = make(torch), make(lw)
     assert repr(mine) == repr(th)
-    public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
+    public = {k: v for k, v in vars(th).items()
+              if not k.startswith("_") and k != "training" and not callable(v)}
     assert {k: getattr(mine, k) for k in public} == public
     if f"{type(th).__name__}-{MULTI.index(case)}" not in NO_GRADCHECK:
         assert gradcheck(lambda m, *xs: make(m)(*xs), *inputs)
@@ -143,7 +153,8 @@ def test_defaults_match_torch():
     for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
                  "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss",
                  "HingeEmbeddingLoss", "SoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
-                 "PoissonNLLLoss", "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss"):
+                 "PoissonNLLLoss", "GaussianNLLLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss",
+                 "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss"):
         th, mine = getattr(torch.nn, name)(), getattr(lw.nn, name)()
         public = {k: v for k, v in vars(th).items() if not k.startswith("_") and k != "training"}
         assert {k: getattr(mine, k) for k in public} == public, name
