@@ -225,11 +225,11 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if y.size and (y.min() < -1 or y.max() >= c):
         raise IndexError(f"{name}: target values must be class indices in [0, {c}) or -1, got "
                          f"{y.min()}..{y.max()}")
+    neg = y < 0                                          # the labels are y's entries before
+    stop = np.where(neg.any(axis=1), neg.argmax(axis=1), c)   # each row's first -1
+    valid = np.arange(c) < stop[:, None]
     is_target = np.zeros((n, c), bool)
-    for r in range(n):                    # the class indices before the first -1
-        stop = np.flatnonzero(y[r] < 0)
-        labels = y[r, :stop[0] if stop.size else c]
-        is_target[r, labels] = True
+    is_target[np.nonzero(valid)[0], y[valid]] = True
     pair = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x.data.dtype)   # (N, j, i)
     diff = x.unsqueeze(2) - x.unsqueeze(1)                       # x_j − x_i
     loss = ((1 - diff).clamp(min=0) * Tensor._wrap(pair)).sum(dim=(1, 2)) / c
