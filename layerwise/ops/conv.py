@@ -105,15 +105,18 @@ class Geometry:
 
     def windows(self, flat, m):
         """For each kernel offset (i, j): the view (m, G, Cg, Ho, Wq) of the padded buffer that
-        this offset reads (im2col) or adds to (col2im).  Views, not copies."""
+        this offset reads (im2col) or adds to (col2im).  Views, not copies: one strided view
+        (kh, kw, m, G, Cg, Ho, Wq) of the whole buffer, indexed per offset (one ``as_strided``
+        call per chunk instead of one per offset, which cost ~6 µs each)."""
         it = flat.itemsize
-        strides = (self.C * self.plane * it, self.Cg * self.plane * it, self.plane * it,
-                   self.sh * self.Wp * it, self.sw * it)
-        shape = (m, self.G, self.Cg, self.Ho, self.Wq)
+        strides = (self.dh * self.Wp * it, self.dw * it, self.C * self.plane * it,
+                   self.Cg * self.plane * it, self.plane * it, self.sh * self.Wp * it,
+                   self.sw * it)
+        shape = (self.kh, self.kw, m, self.G, self.Cg, self.Ho, self.Wq)
+        every = xp.lib.stride_tricks.as_strided(flat, shape, strides)
         for i in range(self.kh):
             for j in range(self.kw):
-                start = i * self.dh * self.Wp + j * self.dw
-                yield i * self.kw + j, xp.lib.stride_tricks.as_strided(flat[start:], shape, strides)
+                yield i * self.kw + j, every[i, j]
 
 
 def _chunks(geo, itemsize):
