@@ -29,7 +29,7 @@ import numpy as np
 from .. import _tensor_ops as T
 from ..tensor import Tensor
 from .distance import pairwise_distance
-from .functional import _check_float, _check_tensor, _reduction, logsigmoid
+from .functional import _check_float, _check_tensor, _reduction, _same_shape, logsigmoid
 
 __functional__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
                   "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
@@ -41,12 +41,6 @@ def _reduce(loss, reduction):
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
-
-
-def _same(name, a, b, what_a="input", what_b="target"):
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{name}: {what_b} shape {tuple(b.shape)} differs from {what_a} shape "
-                         f"{tuple(a.shape)}")
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
@@ -68,8 +62,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     name = "hinge_embedding_loss"
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_float(input, name)
-    _check_tensor(target, name, "target")
-    _same(name, input, target)
+    _same_shape(input, target, name)
     hinge = T.where(target != 1, (margin - input).clamp(min=0), 0.0)
     ident = T.where(target != -1, input, 0.0)
     return _reduce(hinge + ident, reduction)
@@ -79,8 +72,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     name = "soft_margin_loss"
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_float(input, name)
-    _check_tensor(target, name, "target")
-    _same(name, input, target)
+    _same_shape(input, target, name)
     return _reduce(-logsigmoid(target * input), reduction)      # ln(1 + e^(−y·x)), stably
 
 
@@ -129,8 +121,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     name = "poisson_nll_loss"
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_float(input, name)
-    _check_tensor(target, name, "target")
-    _same(name, input, target)
+    _same_shape(input, target, name)
     if log_input:
         loss = input.exp() - target * input
     else:
@@ -173,8 +164,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     name = "multilabel_soft_margin_loss"
     reduction = _reduction(name, reduction, size_average, reduce)
     _check_float(input, name)
-    _check_tensor(target, name, "target")
-    _same(name, input, target)
+    _same_shape(input, target, name)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
