@@ -847,7 +847,34 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = _group_values(self.optimizer, "lr")
 
 
-class CyclicLR(LRScheduler):
+class _MomentumCycling:
+    """What CyclicLR and OneCycleLR share: cycling each group's momentum (β₁ for Adam-like
+    optimizers) opposite to the learning rate."""
+
+    def _check_momentum(self, optimizer):
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+
+    def _start_momentum(self, optimizer, base_momentums, max_momentums, last_epoch):
+        """A new schedule (last_epoch == -1) starts every group at its max_momentum and records
+        both bounds in the group."""
+        if last_epoch != -1:
+            return
+        for top, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+            self._set_momentum(group, top)
+            group["max_momentum"] = top
+            group["base_momentum"] = low
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+class CyclicLR(_MomentumCycling, LRScheduler):
     r"""Cyclical learning rates (Smith 2017, arXiv:1506.01186), stepped once per batch: the lr
     ramps linearly from ``base_lr`` up to a peak over ``step_size_up`` steps and back down over
     ``step_size_down``, again and again; with ``cycle_momentum`` the momentum (or β₁) moves
@@ -905,26 +932,12 @@ class CyclicLR(LRScheduler):
         self.scale_mode = self._MODES[mode] if scale_fn is None else scale_mode
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._check_momentum(optimizer)
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
-            if last_epoch == -1:
-                for top, low, group in zip(self.max_momentums, self.base_momentums,
-                                           optimizer.param_groups):
-                    self._set_momentum(group, top)
-                    group["max_momentum"] = top
-                    group["base_momentum"] = low
+            self._start_momentum(optimizer, self.base_momentums, self.max_momentums, last_epoch)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs          # base_lr, not the groups' initial_lr, when resuming
-
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _scale(self, x):
         """The amplitude factor at x (the cycle number or the step, as scale_mode says)."""
@@ -970,7 +983,7 @@ class CyclicLR(LRScheduler):
             self._scale_fn_custom.__dict__.update(fn_state)
 
 
-class OneCycleLR(LRScheduler):
+class OneCycleLR(_MomentumCycling, LRScheduler):
     r"""The 1cycle policy, stepped once per batch: the lr rises from ``max_lr / div_factor`` to
     ``max_lr``, then falls to ``initial_lr / final_div_factor``; with ``cycle_momentum``
     the momentum (or β₁ for Adam-like optimizers) moves the opposite way between
@@ -1063,24 +1076,11 @@ class OneCycleLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._check_momentum(optimizer)
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for top, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    self._set_momentum(group, top)
-                    group["max_momentum"] = top
-                    group["base_momentum"] = low
+            self._start_momentum(optimizer, base_momentums, max_momentums, last_epoch)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal_func(self, start, end, pct):
         if self._anneal_func_type == "cos":
