@@ -29,14 +29,6 @@ __all__ = ["MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d"]
 __functional__ = ["max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d"]
 
 
-def _triple(v, name, who):
-    v = tuple(v) if isinstance(v, (tuple, list)) else (v,) * 3
-    if len(v) != 3 or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                              for a in v):
-        raise ValueError(f"{who}: {name} must be an int or a tuple of 3 ints, got {v!r}")
-    return tuple(int(a) for a in v)
-
-
 def _batched(input, who):
     if not isinstance(input, Tensor) or input.ndim not in (4, 5):
         raise RuntimeError(f"{who}: expected input of shape (N, C, D, H, W) or (C, D, H, W), got "
@@ -46,22 +38,13 @@ def _batched(input, who):
     return input if input.ndim == 5 else input.unsqueeze(0)
 
 
-def _out_size(n, k, s, p, d, ceil_mode):
-    """torch's pooling output size along one axis."""
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (-(-span // s) if ceil_mode else span // s) + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
-
-
-def _check_window(who, k, s, p, d=(1, 1, 1)):
-    if any(v <= 0 for v in k + s + d):
-        raise ValueError(f"{who}: kernel_size, stride and dilation must be positive, got "
-                         f"{k}, {s}, {d}")
-    if any(pi > ki // 2 for pi, ki in zip(p, k)) or any(pi < 0 for pi in p):
-        raise RuntimeError(f"{who}: pad should be at most half of effective kernel size, but got "
-                           f"pad={p}, kernel_size={k}")
+def _pad_depth(x, k, s, p, d, out_depth, fill):
+    """x padded along depth by p in front and, behind, by p plus whatever the last window
+    (ceil_mode) reaches past that, with ``fill``."""
+    extra = max(0, (out_depth - 1) * s + d * (k - 1) + 1 - (x.shape[2] + 2 * p))
+    if not (p or extra):
+        return x
+    return ConstantPad.apply(x, pads=((0, 0), (0, 0), (p, p + extra), (0, 0), (0, 0)), value=fill)
 
 
 def _depth_slabs(x, k, s, d, out_depth):
@@ -83,17 +66,10 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     who = "max_pool3d"
     if return_indices:
         raise NotImplementedError(f"{who}: return_indices is not implemented for 3-d pooling")
-    k = _triple(kernel_size, "kernel_size", who)
-    s = _triple(stride if stride is not None and stride != [] else k, "stride", who)
-    p, d = _triple(padding, "padding", who), _triple(dilation, "dilation", who)
-    _check_window(who, k, s, p, d)
+    k, s, p, d = P._geometry(who, 3, kernel_size, stride, padding, dilation)
     x = _batched(input, who)
-    depth = x.shape[2]
-    out_depth = _out_size(depth, k[0], s[0], p[0], d[0], ceil_mode)
-    extra = max(0, (out_depth - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (depth + 2 * p[0]))
-    if p[0] or extra:
-        x = ConstantPad.apply(x, pads=((0, 0), (0, 0), (p[0], p[0] + extra), (0, 0), (0, 0)),
-                              value=-math.inf)
+    out_depth = P._out_sizes(who, x, 3, k, s, p, d, ceil_mode)[0]
+    x = _pad_depth(x, k[0], s[0], p[0], d[0], out_depth, -math.inf)
     best = None
     for slab in _depth_slabs(x, k[0], s[0], d[0], out_depth):
         y = P.max_pool2d(slab, k[1:], s[1:], p[1:], d[1:], ceil_mode)
@@ -114,19 +90,13 @@ def _divisor(n, k, s, p, out, include_pad):
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     who = "avg_pool3d"
-    k = _triple(kernel_size, "kernel_size", who)
-    s = _triple(stride if stride is not None and stride != [] else k, "stride", who)
-    p = _triple(padding, "padding", who)
-    _check_window(who, k, s, p)
+    k, s, p, d = P._geometry(who, 3, kernel_size, stride, padding)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{who}: divisor must be not zero")
     x = _batched(input, who)
     sizes = tuple(x.shape[2:])
-    out = tuple(_out_size(n, ki, si, pi, 1, ceil_mode) for n, ki, si, pi in zip(sizes, k, s, p))
-    extra = max(0, (out[0] - 1) * s[0] + k[0] - (sizes[0] + 2 * p[0]))
-    if p[0] or extra:
-        x = ConstantPad.apply(x, pads=((0, 0), (0, 0), (p[0], p[0] + extra), (0, 0), (0, 0)),
-                              value=0.0)
+    out = P._out_sizes(who, x, 3, k, s, p, d, ceil_mode)
+    x = _pad_depth(x, k[0], s[0], p[0], 1, out[0], 0.0)
     total = None
     for slab in _depth_slabs(x, k[0], s[0], 1, out[0]):
         y = P.avg_pool2d(slab, k[1:], s[1:], p[1:], ceil_mode, True, divisor_override=1)  # sums
@@ -144,19 +114,14 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def _adaptive3d(input, output_size, kind, who):
     x = _batched(input, who)
-    sizes = tuple(x.shape[2:])
-    want = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 3
-    if len(want) != 3:
-        raise ValueError(f"{who}: output_size must be an int or a tuple of 3 ints (None keeps the "
-                         f"input size), got {output_size!r}")
-    out = tuple(n if o is None else int(o) for n, o in zip(sizes, want))
-    depth, od = sizes[0], out[0]
+    out = P._adaptive_sizes(who, x, 3, output_size)
+    depth, od = x.shape[2], out[0]
+    pool = P.adaptive_avg_pool2d if kind == "avg" else P.adaptive_max_pool2d
     planes = []
     for j in range(od):
         lo, hi = (j * depth) // od, -(-((j + 1) * depth) // od)
         block = x[:, :, lo:hi]
         plane = block.mean(dim=2) if kind == "avg" else block.amax(dim=2)
-        pool = P.adaptive_avg_pool2d if kind == "avg" else P.adaptive_max_pool2d
         planes.append(pool(plane, out[1:]))
     res = T.stack(planes, dim=2)
     return res if input.ndim == 5 else res.squeeze(0)
@@ -175,22 +140,13 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     return _adaptive3d(input, output_size, "max", "adaptive_max_pool3d")
 
 
-class MaxPool3d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+class MaxPool3d(P._MaxPoolNd):
+    """Max over windows of (N, C, D, H, W) or (C, D, H, W) (no ``return_indices``)."""
+    _n = 3
 
     def forward(self, input):
         return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool3d(Module):
@@ -210,22 +166,20 @@ class AvgPool3d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool3d(Module):
+class AdaptiveAvgPool3d(P._AdaptivePool):
+    """Average over adaptive bins of (N, C, D, H, W) or (C, D, H, W)."""
+    _n, _kind = 3, "avg"
+
     def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
 
     def forward(self, input):
         return adaptive_avg_pool3d(input, self.output_size)
 
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveMaxPool3d(AdaptiveAvgPool3d):
-    def __init__(self, output_size, return_indices=False):
-        super().__init__(output_size)
-        self.return_indices = return_indices
+class AdaptiveMaxPool3d(P._AdaptivePool):
+    """Maximum over adaptive bins of (N, C, D, H, W) or (C, D, H, W) (no ``return_indices``)."""
+    _n, _kind = 3, "max"
 
     def forward(self, input):
         return adaptive_max_pool3d(input, self.output_size, self.return_indices)
