@@ -37,6 +37,7 @@ import numbers
 import numpy as np
 
 from ..tensor import Tensor
+from . import _workers
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -319,29 +320,30 @@ class DataLoader:
     def _batches(self, progress):
         """The epoch's batches (after the ``progress.yielded`` already handed out)."""
         fetch = self._fetcher()
-        if self.num_workers == 0:
-            it = self._epoch_iter(progress.record)
-            if progress.yielded:
-                it = itertools.islice(it, progress.yielded, None)   # skip without loading data
-            return (fetch(self.dataset, index) for index in it)
-        from . import _workers
-        pool = self._pool
-        if pool is None or pool.closed:
-            from ..random import default_generator
-            base_seed = int(default_generator.np.integers(0, 2 ** 62))
-            pool = _workers.WorkerPool(self, fetch, base_seed)
-            if self.persistent_workers:
-                self._pool = pool
-        if self._iterable:
-            batches = _workers.stream_batches(pool, self.prefetch_factor)
-            if progress.yielded:
-                batches = itertools.islice(batches, progress.yielded, None)
+        pool = self._worker_pool(fetch) if self.num_workers else None
+        if pool is not None and self._iterable:
+            # every worker iterates its own copy of the dataset: skip whole batches
+            batches = itertools.islice(_workers.stream_batches(pool, self.prefetch_factor),
+                                       progress.yielded, None)
         else:
-            it = self._epoch_iter(progress.record)
-            if progress.yielded:
-                it = itertools.islice(it, progress.yielded, None)
-            batches = _workers.ordered_batches(pool, it, self.prefetch_factor)
-        return batches if self.persistent_workers else _closing(batches, pool)
+            # the sampler runs here; skipped items are never loaded
+            items = itertools.islice(self._epoch_iter(progress.record), progress.yielded, None)
+            batches = ((fetch(self.dataset, item) for item in items) if pool is None
+                       else _workers.ordered_batches(pool, items, self.prefetch_factor))
+        if pool is None or self.persistent_workers:
+            return batches
+        return _closing(batches, pool)
+
+    def _worker_pool(self, fetch):
+        """The workers for an epoch: the kept ones with ``persistent_workers``, else new ones
+        (seeded from a base seed drawn from the default generator)."""
+        if self._pool is not None and not self._pool.closed:
+            return self._pool
+        from ..random import default_generator
+        pool = _workers.WorkerPool(self, fetch, int(default_generator.np.integers(0, 2 ** 62)))
+        if self.persistent_workers:
+            self._pool = pool
+        return pool
 
     def _generate(self, progress):
         for batch in self._batches(progress):
