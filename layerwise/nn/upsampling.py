@@ -35,7 +35,9 @@ _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 
 
-def _per_axis(value, k, what):
+def _per_axis(value, k):
+    """One value per resized axis: a sequence of k values, or a scalar repeated (None when a
+    sequence has the wrong length)."""
     if isinstance(value, (tuple, list)):
         if len(value) != k:
             return None
@@ -74,7 +76,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("either size or scale_factor should be defined")
     in_sizes = tuple(input.shape[2:])
     if size is not None:
-        out = _per_axis(size, k, "size")
+        out = _per_axis(size, k)
         if out is None:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, "
                              f"but got input with spatial dimensions of {list(in_sizes)} and "
@@ -82,7 +84,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out = tuple(int(o) for o in out)
         scales = tuple(n / o for n, o in zip(in_sizes, out))
     else:
-        factors = _per_axis(scale_factor, k, "scale_factor")
+        factors = _per_axis(scale_factor, k)
         if factors is None:
             raise ValueError(f"Input and scale_factor must have the same number of spatial "
                              f"dimensions, but got input with spatial dimensions of "
