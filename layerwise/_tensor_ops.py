@@ -50,7 +50,7 @@ def _binary(op, name, a, b, *, float_out=False, **options):
     d = (_dt.float_result_type if float_out else _dt.result_type)(a, b)
     ta, tb = _operand(a, d), _operand(b, d)
     try:
-        np.broadcast_shapes(ta.data.shape, tb.data.shape)
+        np.broadcast_shapes(ta.array.shape, tb.array.shape)
     except ValueError:
         raise RuntimeError(f"{name}: the shapes {tuple(ta.shape)} and {tuple(tb.shape)} cannot be "
                            "broadcast together") from None
@@ -70,7 +70,7 @@ def add(a, b, *, alpha=1):
 
 
 def sub(a, b, *, alpha=1):
-    if builtins.any(isinstance(v, (builtins.bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == bool)
+    if builtins.any(isinstance(v, (builtins.bool, np.bool_)) or (isinstance(v, Tensor) and v.array.dtype == bool)
                     for v in (a, b)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` operator "
@@ -151,20 +151,20 @@ def minimum(a, b):
 def where(condition, a=None, b=None):
     """Elements of ``a`` where ``condition`` else of ``b`` (differentiable in a and b)."""
     if a is None and b is None:
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(condition.data))
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(condition.array))
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise RuntimeError(f"where: expected a bool condition, got {cond.dtype}")
     d = _dt.result_type(a, b)
     ta, tb = _operand(a, d), _operand(b, d)
     try:
-        shape = np.broadcast_shapes(cond.shape, ta.data.shape, tb.data.shape)
+        shape = np.broadcast_shapes(cond.shape, ta.array.shape, tb.array.shape)
     except ValueError:
         raise RuntimeError(f"where: shapes {cond.shape}, {tuple(ta.shape)} and {tuple(tb.shape)} "
                            "cannot be broadcast together") from None
-    if ta.data.shape != shape and ta.requires_grad:
+    if ta.array.shape != shape and ta.requires_grad:
         ta = ta.expand(*shape)
-    if tb.data.shape != shape and tb.requires_grad:
+    if tb.array.shape != shape and tb.requires_grad:
         tb = tb.expand(*shape)
     return E.Where.apply(ta, tb, cond=cond)
 
@@ -178,7 +178,7 @@ def clamp(x, min=None, max=None):
     if builtins.any(isinstance(v, Tensor) for v in bounds):
         tb = [_operand(v, d) for v in bounds]
         try:
-            np.broadcast_shapes(x.data.shape, *(t.data.shape for t in tb))
+            np.broadcast_shapes(x.array.shape, *(t.array.shape for t in tb))
         except ValueError:
             raise RuntimeError(f"clamp: the shapes of the input {tuple(x.shape)} and of the bounds "
                                f"{[tuple(t.shape) for t in tb]} cannot be broadcast together") from None
@@ -252,9 +252,9 @@ def _compare(npf, name):
             op = fn.get(name, npf)
         else:
             op = npf
-        bb = b.data if isinstance(b, Tensor) else b
+        bb = b.array if isinstance(b, Tensor) else b
         try:
-            return Tensor._wrap(np.asarray(op(a.data, bb)))
+            return Tensor._wrap(np.asarray(op(a.array, bb)))
         except ValueError:
             raise RuntimeError(f"{name}: shapes {tuple(a.shape)} and {np.shape(bb)} cannot be "
                                "broadcast together") from None
@@ -274,27 +274,27 @@ logical_xor = _compare(np.logical_xor, "logical_xor")
 
 
 def logical_not(x):
-    return Tensor._wrap(np.logical_not(x.data))
+    return Tensor._wrap(np.logical_not(x.array))
 
 
 def isnan(x):
-    return Tensor._wrap(np.isnan(x.data))
+    return Tensor._wrap(np.isnan(x.array))
 
 
 def isinf(x):
-    return Tensor._wrap(np.isinf(x.data))
+    return Tensor._wrap(np.isinf(x.array))
 
 
 def isfinite(x):
-    return Tensor._wrap(np.isfinite(x.data))
+    return Tensor._wrap(np.isfinite(x.array))
 
 
 def equal(a, b) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+    return a.shape == b.shape and bool(np.array_equal(a.array, b.array))
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(np.allclose(a.array, b.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 # ---------------------------------------------------------------------- reductions
@@ -397,12 +397,12 @@ def amin(x, dim=(), keepdim=False):
 
 def _arg_extreme(npf, x, dim, keepdim, name):
     if dim is None:
-        i = np.asarray(npf(x.data), np.int64)
+        i = np.asarray(npf(x.array), np.int64)
         return Tensor._wrap(i.reshape((1,) * x.ndim) if keepdim else i)
     if x.ndim == 0:
         _wrap_dim(dim, 0, name)
         return Tensor._wrap(np.zeros((), np.int64))
-    return Tensor._wrap(npf(x.data, axis=_wrap_dim(dim, x.ndim, name), keepdims=keepdim).astype(np.int64))
+    return Tensor._wrap(npf(x.array, axis=_wrap_dim(dim, x.ndim, name), keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -426,15 +426,15 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
 
 def all(x, dim=None, keepdim=False):
-    return Tensor._wrap(np.asarray(np.all(x.data, axis=dim, keepdims=keepdim)))
+    return Tensor._wrap(np.asarray(np.all(x.array, axis=dim, keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim=False):
-    return Tensor._wrap(np.asarray(np.any(x.data, axis=dim, keepdims=keepdim)))
+    return Tensor._wrap(np.asarray(np.any(x.array, axis=dim, keepdims=keepdim)))
 
 
 def count_nonzero(x, dim=None):
-    return Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=dim), np.int64))
+    return Tensor._wrap(np.asarray(np.count_nonzero(x.array, axis=dim), np.int64))
 
 
 def cumsum(x, dim):
@@ -454,7 +454,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     dim = _wrap_dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[dim]:
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {x.shape[dim]}")
-    a = x.data if largest else -x.data
+    a = x.array if largest else -x.array
     idx = np.argsort(-a, axis=dim, kind="stable")
     idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
     return _MinMax(gather(x, dim, Tensor._wrap(idx)), Tensor._wrap(idx))
@@ -465,7 +465,7 @@ def sort(x, dim=-1, descending=False, stable=False):
         _wrap_dim(dim, 0, "sort")
         return _MinMax(clone(x), Tensor._wrap(np.zeros((), np.int64)))
     dim = _wrap_dim(dim, x.ndim, "sort")
-    idx = np.argsort(-x.data if descending else x.data, axis=dim, kind="stable").astype(np.int64)
+    idx = np.argsort(-x.array if descending else x.array, axis=dim, kind="stable").astype(np.int64)
     return _MinMax(gather(x, dim, Tensor._wrap(idx)), Tensor._wrap(idx))
 
 
@@ -477,7 +477,7 @@ def multinomial(probs, num_samples, replacement=False, *, generator=None):
     """Draw category indices from (unnormalised) probabilities, per row."""
     from .random import get_generator
     g = get_generator(generator)
-    p = probs.data.astype(np.float64)
+    p = probs.array.astype(np.float64)
     if (p < 0).any() or not np.isfinite(p).all():
         raise RuntimeError("multinomial: probabilities must be finite and non-negative")
     rows = p.reshape(-1, p.shape[-1])
@@ -606,7 +606,7 @@ def repeat(x, *reps):
 
 
 def contiguous(x):
-    return x if x.data.flags.c_contiguous else E.Identity.apply(x)
+    return x if x.array.flags.c_contiguous else E.Identity.apply(x)
 
 
 def clone(x):
@@ -681,10 +681,10 @@ def unbind(x, dim=0):
 
 
 def _index_array(index, name):
-    if not isinstance(index, Tensor) or index.data.dtype.kind not in "iu":
+    if not isinstance(index, Tensor) or index.array.dtype.kind not in "iu":
         raise RuntimeError(f"{name}: expected an int64 index tensor, got "
                            f"{index.dtype if isinstance(index, Tensor) else type(index).__name__}")
-    return index.data
+    return index.array
 
 
 def _check_range(idx, size, name, dim):
@@ -743,14 +743,14 @@ def index_select(x, dim, index):
 
 
 def masked_fill(x, mask, value):
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != bool:
         raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {m.dtype}")
     try:
-        shape = np.broadcast_shapes(x.data.shape, m.shape)
+        shape = np.broadcast_shapes(x.array.shape, m.shape)
     except ValueError:
         shape = None
-    if shape != x.data.shape:
+    if shape != x.array.shape:
         raise RuntimeError(f"masked_fill: the mask of shape {m.shape} must be broadcastable to the "
                            f"tensor's shape {tuple(x.shape)}")
     if isinstance(value, Tensor):
@@ -823,7 +823,7 @@ _methods = dict(
     __pos__=lambda self: self,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
     __and__=lambda a, b: _bitwise(np.bitwise_and, a, b), __or__=lambda a, b: _bitwise(np.bitwise_or, a, b),
-    __xor__=lambda a, b: _bitwise(np.bitwise_xor, a, b), __invert__=lambda a: Tensor._wrap(~a.data),
+    __xor__=lambda a, b: _bitwise(np.bitwise_xor, a, b), __invert__=lambda a: Tensor._wrap(~a.array),
     __getitem__=getitem,
     add=add, sub=sub, subtract=sub, mul=mul, multiply=mul, div=div, divide=div, true_divide=div,
     floor_divide=floor_divide, remainder=remainder, pow=pow, neg=neg, negative=neg, matmul=matmul,
@@ -855,10 +855,10 @@ Tensor.mT = property(lambda self: transpose(self, -2, -1))
 
 
 def _bitwise(f, a, b):
-    bb = b.data if isinstance(b, Tensor) else b
-    if a.data.dtype.kind not in "biu":
+    bb = b.array if isinstance(b, Tensor) else b
+    if a.array.dtype.kind not in "biu":
         raise TypeError(f"bitwise/logical operators need bool or integer tensors, got {a.dtype}")
-    return Tensor._wrap(np.asarray(f(a.data, bb)))
+    return Tensor._wrap(np.asarray(f(a.array, bb)))
 
 
 def _nn_functional():

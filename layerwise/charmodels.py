@@ -101,7 +101,7 @@ def sample(model, tokenizer, prompt="\n", length=200, temperature=0.8, top_k=Non
             else:
                 ctx = ids[-block_size:] if block_size else ids
                 logits = _logits(model, Tensor._wrap(np.array([ctx], np.int64)))
-            z = logits.data[0, -1].astype(np.float64) / temperature
+            z = logits.array[0, -1].astype(np.float64) / temperature
             if top_k is not None and top_k < len(z):
                 cut = np.partition(z, -top_k)[-top_k]
                 z = np.where(z < cut, -np.inf, z)

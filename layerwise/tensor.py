@@ -53,13 +53,13 @@ class Tensor:
         if data is None:
             data = []
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         # torch.Tensor(...) always builds the default float type.
         arr = np.array(data, dtype=(_dt.as_dtype(dtype) if dtype else _dt.get_default_dtype()).np)
         self._init(arr, requires_grad)
 
     def _init(self, arr, requires_grad=False):
-        self.data = arr
+        self.array = arr
         self.grad = None
         self._node = None
         self._out_idx = 0
@@ -77,12 +77,25 @@ class Tensor:
 
     # ------------------------------------------------------------------ attributes
     @property
+    def data(self) -> "Tensor":
+        """The same values as a Tensor outside the graph, sharing this tensor's memory (torch's
+        ``.data``).  Changes through it are not seen by autograd: unlike ``detach()`` it does not
+        share the version counter, so ``p.data.add_(...)`` in an optimizer loop is allowed."""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: expected a Tensor to assign, got {type(value).__name__}")
+        self.array = value.array
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if value and self.data.dtype.kind not in "fc":
+        if value and self.array.dtype.kind not in "fc":
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
                                f"got {self.dtype}")
         if not value and self._node is not None:
@@ -92,11 +105,11 @@ class Tensor:
 
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self.array.shape)
 
     @property
     def dtype(self) -> _dt.dtype:
-        return _dt.from_numpy_dtype(self.data.dtype)
+        return _dt.from_numpy_dtype(self.array.dtype)
 
     @property
     def device(self):
@@ -104,7 +117,7 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -119,31 +132,31 @@ class Tensor:
         return False
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        return self.data.shape[_wrap_dim(dim, self.ndim, "size")]
+        return self.array.shape[_wrap_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     nelement = numel
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self.array.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self.array.dtype.kind == "f"
 
     def is_contiguous(self) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        return bool(self.array.flags.c_contiguous)
 
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         if self.ndim == 0:
@@ -155,22 +168,22 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to a "
+        if self.array.size != 1:
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to a "
                                "Python scalar")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def numpy(self, *, force=False) -> np.ndarray:
         if self.requires_grad and not force:
             raise RuntimeError("can't call numpy() on a Tensor that requires grad; use "
                                "tensor.detach().numpy()")
-        return self.data
+        return self.array
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def __float__(self):
         return float(self.item())
@@ -179,13 +192,13 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} values is ambiguous")
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
         return bool(self.item())
 
     def __repr__(self):
@@ -199,9 +212,9 @@ class Tensor:
     def __getstate__(self):
         if self._node is not None:
             raise RuntimeError("only leaf tensors can be pickled or deep-copied; use detach()")
-        return {"data": self.data, "requires_grad": self.requires_grad, "grad": self.grad,
+        return {"data": self.array, "requires_grad": self.requires_grad, "grad": self.grad,
                 "extra": {k: v for k, v in self.__dict__.items()
-                          if k not in ("data", "grad", "_node", "_out_idx", "_version", "_requires_grad")}}
+                          if k not in ("array", "grad", "_node", "_out_idx", "_version", "_requires_grad")}}
 
     def __setstate__(self, state):
         self._init(state["data"], state["requires_grad"])
@@ -229,12 +242,12 @@ class Tensor:
         as_device("cuda")
 
     def _cast(self, d: _dt.dtype) -> "Tensor":
-        if self.data.dtype == d.np:
+        if self.array.dtype == d.np:
             return self
         from .ops.elementwise import Cast
         if d.is_floating_point and self.requires_grad:
             return Cast.apply(self, dtype=d.np)
-        return Tensor._wrap(self.data.astype(d.np))
+        return Tensor._wrap(self.array.astype(d.np))
 
     def type(self, dtype=None):
         if dtype is None:
@@ -272,16 +285,16 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"this tensor has shape {tuple(self.shape)}: pass gradient=")
-            g = np.ones(self.data.shape, self.data.dtype)
+            g = np.ones(self.array.shape, self.array.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if g.shape != self.data.shape:
+            g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if g.shape != self.array.shape:
                 raise RuntimeError(f"backward: gradient has shape {g.shape}, but the tensor has "
-                                   f"shape {self.data.shape}")
-            g = g.astype(self.data.dtype, copy=False)
+                                   f"shape {self.array.shape}")
+            g = g.astype(self.array.dtype, copy=False)
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             grads = _engine.run_backward([self], [g], retain_graph=bool(retain_graph), inputs=inputs)
@@ -290,12 +303,12 @@ class Tensor:
                     if t.grad is None:
                         t.grad = Tensor._wrap(gi.copy())
                     else:
-                        t.grad.data += gi
+                        t.grad.array += gi
             return
         _engine.run_backward([self], [g], retain_graph=bool(retain_graph))
 
     def detach(self) -> "Tensor":
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self.array)
         t._version = self._version
         return t
 
@@ -334,7 +347,7 @@ class Tensor:
         def keep(g):
             t = ref()
             if t is not None:
-                t.grad = Tensor._wrap(g.data.copy()) if t.grad is None else t.grad + g
+                t.grad = Tensor._wrap(g.array.copy()) if t.grad is None else t.grad + g
         self.register_hook(keep)
 
     # ------------------------------------------------------------------ in-place
@@ -351,23 +364,23 @@ class Tensor:
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
         if recording:
             self._check_inplace_allowed()
-            old = Tensor._wrap(self.data.copy(), requires_grad=False)
+            old = Tensor._wrap(self.array.copy(), requires_grad=False)
             old._requires_grad, old._node, old._out_idx = self.requires_grad, self._node, self._out_idx
             new = compute(old, *others)
         else:
             with grad_mode.no_grad():
                 new = compute(self, *others)
-        if new.data.shape != self.data.shape:
-            raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the "
-                               f"broadcast shape {list(new.data.shape)}")
-        if new.data.dtype != self.data.dtype and not np.can_cast(new.data.dtype, self.data.dtype,
+        if new.array.shape != self.array.shape:
+            raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
+                               f"broadcast shape {list(new.array.shape)}")
+        if new.array.dtype != self.array.dtype and not np.can_cast(new.array.dtype, self.array.dtype,
                                                                  "same_kind"):
             raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
                                f"type {self.dtype.name}")
-        if not self.data.flags.writeable:
+        if not self.array.flags.writeable:
             raise RuntimeError("in-place operation on a tensor whose memory is not writable "
                                "(an expanded view?); clone() it first")
-        np.copyto(self.data, new.data, casting="unsafe")
+        np.copyto(self.array, new.array, casting="unsafe")
         if recording:
             self._node, self._out_idx, self._requires_grad = new._node, new._out_idx, new.requires_grad
             if self._view_of is not None:
@@ -397,8 +410,8 @@ class Tensor:
         ``ViewScatter(old base, new view)`` and go on up the chain of views."""
         from .ops.shape import ViewScatter
         base, op, options, _ = self._view_of
-        positions = op().forward(np.arange(base.data.size).reshape(base.data.shape), **options)
-        old = Tensor._wrap(base.data)
+        positions = op().forward(np.arange(base.array.size).reshape(base.array.shape), **options)
+        old = Tensor._wrap(base.array)
         old._requires_grad, old._node, old._out_idx = base.requires_grad, base._node, base._out_idx
         new = ViewScatter.apply(old, self, positions=np.array(positions))
         base._node, base._out_idx, base._requires_grad = new._node, new._out_idx, new.requires_grad
@@ -434,7 +447,7 @@ class Tensor:
         from .ops.elementwise import Overwrite
         src = src if isinstance(src, Tensor) else tensor(src)
         try:
-            np.broadcast_to(src.data, self.data.shape)
+            np.broadcast_to(src.array, self.array.shape)
         except ValueError:
             raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast "
                                f"to the destination's shape {tuple(self.shape)}") from None
@@ -449,7 +462,7 @@ class Tensor:
         else:
             value = Tensor._wrap(np.asarray(value))
         if not (grad_mode.is_grad_enabled() and (self.requires_grad or value.requires_grad)):
-            self.data[...] = value.data            # fast path: no graph to record
+            self.array[...] = value.array            # fast path: no graph to record
             self._version[0] += 1
             return self
         return self._inplace(lambda a, v: Overwrite.apply(a, v._cast(a.dtype)), value)
@@ -463,23 +476,23 @@ class Tensor:
     def _fill_random(self, values):
         if grad_mode.is_grad_enabled():
             self._check_inplace_allowed()
-        self.data[...] = values
+        self.array[...] = values
         self._version[0] += 1
         return self
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from .random import get_generator
-        return self._fill_random(get_generator(generator).uniform(a, b, self.data.shape))
+        return self._fill_random(get_generator(generator).uniform(a, b, self.array.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from .random import get_generator
-        return self._fill_random(get_generator(generator).normal(mean, std, self.data.shape))
+        return self._fill_random(get_generator(generator).normal(mean, std, self.array.shape))
 
     def __setitem__(self, index, value):
         idx = _normalize_index(index, self)
         value = value if isinstance(value, Tensor) else Tensor._wrap(
             np.asarray(value.item() if hasattr(value, "item") and not isinstance(value, np.ndarray)
-                       else value, self.data.dtype))
+                       else value, self.array.dtype))
         from .ops.shape import IndexPut
         try:
             self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
@@ -520,7 +533,7 @@ def _normalize_index(index, t):
     out = []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i.array
         elif isinstance(i, list):
             i = np.asarray(i)
         elif isinstance(i, (np.integer,)):
@@ -554,7 +567,7 @@ def _float_formatter(a):
 
 
 def _format(t: Tensor) -> str:
-    a = t.data
+    a = t.array
     prefix = "tensor("
     if a.dtype.kind == "f" and a.size:
         shown = a
@@ -588,7 +601,7 @@ def _add_suffixes(text: str, t: Tensor) -> str:
 
 
 def _extras(t: Tensor) -> list:
-    a = t.data
+    a = t.array
     extras = []
     if a.size == 0 and a.ndim != 1:
         extras.append(f"size={tuple(a.shape)}")
@@ -623,7 +636,7 @@ def _from_tensors(data):
     if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
         return [_from_tensors(d) for d in data]
     if isinstance(data, Tensor):
-        return data.data
+        return data.array
     return data
 
 
@@ -631,7 +644,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A new tensor holding a copy of ``data`` (dtype inferred as torch does)."""
     as_device(device)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     data = _from_tensors(data)
     d = _dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
     return Tensor._wrap(np.array(data, dtype=d.np), requires_grad=requires_grad)

@@ -77,7 +77,7 @@ def test_gradient_dtype_follows_the_leaf():
 def test_leaf_grad_is_not_aliased():
     a, b = leaf([1.0]), leaf([2.0])
     (a + b).sum().backward()
-    a.grad.data[0] = 100.0
+    a.grad.array[0] = 100.0
     assert b.grad.tolist() == [1.0]
 
 
@@ -132,7 +132,7 @@ def test_graph_does_not_keep_intermediate_arrays_alive():
     kept by the graph unless an op saved it."""
     x = leaf(np.ones(1000))
     h = x + 1                                     # Add saves nothing
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h.array)
     loss = (h * 3).sum()                          # Mul by a constant saves only the constant
     del h
     gc.collect()

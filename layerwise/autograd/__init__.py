@@ -28,9 +28,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if o.numel() != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; got "
                                    f"shape {tuple(o.shape)}: pass grad_outputs=")
-            g = np.ones(o.data.shape, o.data.dtype)
+            g = np.ones(o.array.shape, o.array.dtype)
         else:
-            g = g.data if isinstance(g, Tensor) else np.asarray(g, o.data.dtype)
+            g = g.array if isinstance(g, Tensor) else np.asarray(g, o.array.dtype)
         gs.append(g)
     for t in inputs:
         if not t.requires_grad:

@@ -85,7 +85,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
                         if grads[i] is not None:
                             res = hook(Tensor._wrap(grads[i]))
                             if res is not None:
-                                grads[i] = res.data
+                                grads[i] = res.array
             if wanted is not None:
                 for i, g in enumerate(grads):
                     if (id(node), i) in wanted and g is not None:
@@ -123,7 +123,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
             for hook in leaf._hooks or ():
                 res = hook(Tensor._wrap(g))
                 if res is not None:
-                    g = res.data
+                    g = res.array
             if wanted is not None:
                 if key in wanted:
                     captured[key] = g
@@ -132,7 +132,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, inputs=None):
                 if leaf.grad is None:
                     leaf.grad = Tensor._wrap(g.copy())   # never alias a grad another leaf holds
                 else:
-                    leaf.grad.data += g
+                    leaf.grad.array += g
     if wanted is None:
         return None
     return [captured.get((id(t._node), t._out_idx) if t._node is not None else id(t)) for t in inputs]

@@ -51,7 +51,7 @@ class Function:
         record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
         with xp.errstate(all="ignore"):     # inf/nan arise silently, as in torch
-            out = fn.forward(*[t.data for t in inputs], **options)
+            out = fn.forward(*[t.array for t in inputs], **options)
         multi = isinstance(out, tuple)
         outs = tuple(Tensor._wrap(o, requires_grad=record and o.dtype.kind == "f") for o in (out if multi else (out,)))
         if fn.is_view:
@@ -68,16 +68,16 @@ class Function:
             # as (node, output index), so its array is not kept alive by the graph.
             fn.edges = tuple(None if not need else (t, None) if t._node is None else (t._node, t._out_idx)
                              for t, need in zip(inputs, fn.needs_input_grad))
-            fn.input_meta = tuple((t.data.shape, t.data.dtype) for t in inputs)
+            fn.input_meta = tuple((t.array.shape, t.array.dtype) for t in inputs)
             fn.n_outputs = len(outs)
             fn.output_hooks = None
             fn.released = False
             if multi:
-                fn.output_meta = [(o.shape, o.data.dtype) for o in outs]
+                fn.output_meta = [(o.shape, o.array.dtype) for o in outs]
             # Guard the saved storages that belong to an input or an output tensor.
             owners = list(inputs) + list(outs)
             fn.saved_versions = [(t._version, t._version[0]) for t in owners
-                                 if any(a is t.data for a in fn.saved)]
+                                 if any(a is t.array for a in fn.saved)]
             for i, t in enumerate(outs):
                 if t.requires_grad:
                     t._node, t._out_idx = fn, i

@@ -28,7 +28,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     for t in checked:
-        if t.data.dtype != np.float64:
+        if t.array.dtype != np.float64:
             raise ValueError(f"gradcheck: inputs must be float64 for a meaningful finite "
                              f"difference, got {t.dtype} for a tensor of shape {tuple(t.shape)}")
     rng = np.random.default_rng(seed)
@@ -39,11 +39,11 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
                 if isinstance(o, Tensor) and o.is_floating_point()]
 
     outs = outputs()
-    weights = [rng.standard_normal(o.data.shape) for o in outs]
+    weights = [rng.standard_normal(o.array.shape) for o in outs]
 
     def probe():
         with no_grad():
-            return sum(float((o.data * w).sum()) for o, w in zip(outputs(), weights))
+            return sum(float((o.array * w).sum()) for o, w in zip(outputs(), weights))
 
     for t in checked:
         t.grad = None
@@ -55,20 +55,20 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
     if total is None:
         raise ValueError("gradcheck: no output depends on the inputs")
     total.backward()
-    analytic = [t.grad.data.copy() if t.grad is not None else np.zeros_like(t.data) for t in checked]
+    analytic = [t.grad.array.copy() if t.grad is not None else np.zeros_like(t.array) for t in checked]
 
     for _ in range(n_directions):
-        dirs = [rng.standard_normal(t.data.shape) for t in checked]
+        dirs = [rng.standard_normal(t.array.shape) for t in checked]
         expected = sum(float((a * d).sum()) for a, d in zip(analytic, dirs))
-        originals = [t.data.copy() for t in checked]
+        originals = [t.array.copy() for t in checked]
         for t, d in zip(checked, dirs):
-            t.data[...] = t.data + eps * d
+            t.array[...] = t.array + eps * d
         plus = probe()
         for t, o, d in zip(checked, originals, dirs):
-            t.data[...] = o - eps * d
+            t.array[...] = o - eps * d
         minus = probe()
         for t, o in zip(checked, originals):
-            t.data[...] = o
+            t.array[...] = o
         numeric = (plus - minus) / (2 * eps)
         if not abs(numeric - expected) <= atol + rtol * max(abs(numeric), abs(expected)):
             if raise_exception:

@@ -84,7 +84,7 @@ def default_collate(batch):
         if any(t.requires_grad for t in batch):
             from .. import stack
             return stack(list(batch))
-        return Tensor._wrap(_stack_arrays([t.data for t in batch], "tensor"))
+        return Tensor._wrap(_stack_arrays([t.array for t in batch], "tensor"))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "SUaOV":
             raise _bad_type(elem)

@@ -86,7 +86,7 @@ class TensorDataset(Dataset):
         idx = np.asarray(indices, dtype=np.int64)
         if any(t.requires_grad for t in self.tensors):
             return [t[Tensor._wrap(idx)] for t in self.tensors]     # keep the graph, as stacking would
-        return [Tensor._wrap(t.data[idx]) for t in self.tensors]
+        return [Tensor._wrap(t.array[idx]) for t in self.tensors]
 
 
 class Subset(Dataset):

@@ -53,8 +53,8 @@ class _ImageDataset(Dataset):
         if not -n <= index < n:
             raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
                              f"{n} items")
-        raw = self.data.data[index]
-        target = int(self.targets.data[index])
+        raw = self.data.array[index]
+        target = int(self.targets.array[index])
         if self.transform is not None and self._transform_raw:
             img = self.transform(raw)
         else:
@@ -75,8 +75,8 @@ class _ImageDataset(Dataset):
 
     def _batch(self, indices):
         idx = np.asarray(indices, dtype=np.int64)
-        return [Tensor._wrap(_to_image(self.data.data[idx], self._scale)),
-                Tensor._wrap(self.targets.data[idx])]
+        return [Tensor._wrap(_to_image(self.data.array[idx], self._scale)),
+                Tensor._wrap(self.targets.array[idx])]
 
     @property
     def class_to_idx(self) -> dict:

@@ -153,7 +153,7 @@ class WeightedRandomSampler(_SeededSampler):
                              f"num_samples={num_samples}")
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
-        w = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        w = np.asarray(weights.array if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
@@ -167,7 +167,7 @@ class WeightedRandomSampler(_SeededSampler):
         self.generator = generator
 
     def _lw_epoch_iter(self, record):
-        w = self.weights.data
+        w = self.weights.array
         picks = _rng(record["seed"]).choice(len(w), size=self.num_samples,
                                             replace=self.replacement, p=w / w.sum())
         return iter(picks.tolist())

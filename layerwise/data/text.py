@@ -106,7 +106,7 @@ class CharTokenizer:
         """The text of a sequence of ids (list, NumPy array or integer Tensor, any shape, read in
         order)."""
         if isinstance(ids, Tensor):
-            ids = ids.data
+            ids = ids.array
         arr = np.asarray(ids)
         if arr.size == 0:
             return ""
@@ -251,8 +251,8 @@ class TinyShakespeare(Dataset):
             raise IndexError(f"TinyShakespeare: index {index} is out of range for {n} items")
         index %= n
         if self.block_size is None:
-            return int(self.data.data[index])
-        w = self.data.data[index:index + self.block_size + 1]
+            return int(self.data.array[index])
+        w = self.data.array[index:index + self.block_size + 1]
         return Tensor._wrap(w[:-1].copy()), Tensor._wrap(w[1:].copy())
 
     @property
@@ -263,7 +263,7 @@ class TinyShakespeare(Dataset):
         return self._batch
 
     def _batch(self, indices):
-        return list(_windows(self.data.data, np.asarray(indices, np.int64), self.block_size))
+        return list(_windows(self.data.array, np.asarray(indices, np.int64), self.block_size))
 
     def __repr__(self):
         lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
@@ -281,7 +281,7 @@ def _tokens(data, who) -> np.ndarray:
     """A 1-D integer token array from a Tensor, an array, a sequence or a TinyShakespeare."""
     if isinstance(data, TinyShakespeare):
         data = data.data
-    arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+    arr = data.array if isinstance(data, Tensor) else np.asarray(data)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{who}: expected a 1-D sequence of integer token ids, got "
                          f"{arr.dtype} of shape {tuple(arr.shape)}")

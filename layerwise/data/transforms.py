@@ -24,7 +24,7 @@ __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFl
 
 def _unwrap(img, who):
     if isinstance(img, Tensor):
-        return img.data, True
+        return img.array, True
     if isinstance(img, np.ndarray):
         return img, False
     raise TypeError(f"{who}: expected a NumPy array or a layerwise Tensor, got {type(img).__name__}")

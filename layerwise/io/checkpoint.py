@@ -73,7 +73,7 @@ class _Encoder:
                 return x
             return {"$f": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
         if isinstance(x, (Tensor, np.ndarray)):
-            arr = x.data if isinstance(x, Tensor) else x
+            arr = x.array if isinstance(x, Tensor) else x
             if not isinstance(arr, np.ndarray):
                 raise TypeError(f"{self._where(path)}: tensor data is a {type(arr).__name__}")
             _sf.dtype_name(arr.dtype)                     # refuse unsupported dtypes early
@@ -206,7 +206,7 @@ class _Decoder:
         elif kind in ("t", "p"):
             out = _to_tensor(arr, name, self.source, parameter=kind == "p",
                              requires_grad=bool(x.get("rg", False)))
-            self.arrays[name] = out.data     # later references to this name share the memory
+            self.arrays[name] = out.array     # later references to this name share the memory
         else:
             self.bad(f"unknown tensor kind {kind!r}")
         self.objects[oid] = out

@@ -54,7 +54,7 @@ class PReLU(Module):
         self.weight = Parameter(xp.full((num_parameters,), init, d))
 
     def reset_parameters(self):
-        self.weight.data[...] = self.init
+        self.weight.array[...] = self.init
 
     def forward(self, input):
         return F.prelu(input, self.weight)

@@ -145,7 +145,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             split = (h // group, group) if h != 1 else (1, 1)
             m = T.reshape(m, tuple(m.shape[:-3]) + split + tuple(m.shape[-2:]))
         if is_bool:
-            blocked = ~m.data
+            blocked = ~m.array
         else:
             masks = (m._cast(query.dtype),)
     elif is_causal:
@@ -170,7 +170,7 @@ def _canonical_mask(mask, what, dtype, name):
     if not isinstance(mask, Tensor):
         raise TypeError(f"{name}: {what} must be a Tensor or None, got {type(mask).__name__}")
     if mask.dtype == _dt.bool_:
-        return Tensor._wrap(np.where(mask.data, -np.inf, 0.0).astype(dtype.np))
+        return Tensor._wrap(np.where(mask.array, -np.inf, 0.0).astype(dtype.np))
     if not mask.is_floating_point():
         raise TypeError(f"{name}: {what} must be boolean (True = masked out) or floating point "
                         f"(added to the scores), got {mask.dtype.name}")
@@ -182,7 +182,7 @@ def _canonical_mask(mask, what, dtype, name):
 
 def _pad_last(mask):
     """Append a zero column (attend) to a float mask, for bias_k / add_zero_attn's extra key."""
-    zeros = Tensor._wrap(np.zeros(tuple(mask.shape[:-1]) + (1,), mask.data.dtype))
+    zeros = Tensor._wrap(np.zeros(tuple(mask.shape[:-1]) + (1,), mask.array.dtype))
     return T.cat([mask, zeros], dim=-1)
 
 
@@ -253,7 +253,7 @@ def _mha(query, key, value, num_heads, in_proj_weight, in_proj_bias, bias_k, bia
                            "sequence lengths")
     # ---- a zero key/value position
     if add_zero_attn:
-        zeros = Tensor._wrap(np.zeros((n, num_heads, 1, head_dim), query.data.dtype))
+        zeros = Tensor._wrap(np.zeros((n, num_heads, 1, head_dim), query.array.dtype))
         k, v = T.cat([k, zeros], dim=2), T.cat([v, zeros], dim=2)
         if attn_mask is not None:
             attn_mask = _pad_last(attn_mask)

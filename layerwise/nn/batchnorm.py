@@ -66,8 +66,8 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     update = training and (running_mean is not None or running_var is not None)
     y = BatchNormOp.apply(
         input, *params,
-        running_mean=running_mean.data if running_mean is not None else None,
-        running_var=running_var.data if running_var is not None else None,
+        running_mean=running_mean.array if running_mean is not None else None,
+        running_var=running_var.array if running_var is not None else None,
         training=bool(training), momentum=float(momentum), eps=float(eps),
         has_weight=weight is not None, has_bias=bias is not None)
     if update:
@@ -119,9 +119,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
             for t in (self.running_mean, self.running_var, self.num_batches_tracked):
                 t._version[0] += 1
 
@@ -146,10 +146,10 @@ class _BatchNorm(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.array[...] += 1
             self.num_batches_tracked._version[0] += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
         return _batch_norm(input, self.running_mean if keep else None,

@@ -46,7 +46,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                                                (padding, "padding"), (stride, "stride")))
     x = input if input.ndim == 4 else input.unsqueeze(0)
     n, c = x.shape[:2]
-    cols = conv2d(x, _one_hot_kernel(c, k, x.data.dtype), stride=s, padding=p, dilation=d, groups=c)
+    cols = conv2d(x, _one_hot_kernel(c, k, x.array.dtype), stride=s, padding=p, dilation=d, groups=c)
     cols = cols.reshape(n, c * k[0] * k[1], -1)
     return cols if input.ndim == 4 else cols.squeeze(0)
 
@@ -77,7 +77,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                   for i in range(2))
     c = ck // kk
     out = conv_transpose2d(x.reshape(n, ck, blocks[0], blocks[1]),
-                           _one_hot_kernel(c, k, x.data.dtype), stride=s, padding=p,
+                           _one_hot_kernel(c, k, x.array.dtype), stride=s, padding=p,
                            output_padding=extra, groups=c, dilation=d)
     return out if input.ndim == 3 else out.squeeze(0)
 

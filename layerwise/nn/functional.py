@@ -149,7 +149,7 @@ def logsigmoid(input):
 
 
 def _check_lambd(lambd, input, name):
-    limit = float(xp.finfo(input.data.dtype).max)
+    limit = float(xp.finfo(input.array.dtype).max)
     if not 0 <= lambd <= limit:
         raise RuntimeError(f"{name}: lambda must be in range [0, {limit:g}] for input dtype "
                            f"{input.dtype}, but found {lambd}")
@@ -198,10 +198,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *,
     if training:
         from ..random import get_generator
         a = get_generator(generator).uniform(lower, upper, tuple(input.shape))
-        slope = Tensor._wrap(xp.where(input.data >= 0, 1.0, a).astype(input.data.dtype))
+        slope = Tensor._wrap(xp.where(input.array >= 0, 1.0, a).astype(input.array.dtype))
     else:
-        slope = Tensor._wrap(xp.where(input.data >= 0, 1.0, (lower + upper) / 2)
-                             .astype(input.data.dtype))
+        slope = Tensor._wrap(xp.where(input.array >= 0, 1.0, (lower + upper) / 2)
+                             .astype(input.array.dtype))
     if inplace:
         return input.mul_(slope)
     return input * slope
@@ -335,7 +335,7 @@ def _const_array(w, name, what, shape, dtype):
     if not ok:
         raise RuntimeError(f"{name}: {what} of shape {tuple(w.shape)} does not broadcast to the "
                            f"input shape {tuple(shape)}")
-    return w.data.astype(dtype.np, copy=False)
+    return w.array.astype(dtype.np, copy=False)
 
 
 def _class_weight(weight, classes, input, name):
@@ -353,7 +353,7 @@ def _class_targets(input, target, name, ignore_index, unbatched):
     _check_tensor(target, name, "target")
     classes = input.shape[0 if unbatched else 1]
     expected = () if unbatched else tuple(input.shape[:1]) + tuple(input.shape[2:])
-    if target.data.dtype.kind not in "iu":
+    if target.array.dtype.kind not in "iu":
         hint = (f"; for class probabilities pass a floating point target of the input's shape "
                 f"{tuple(input.shape)}" if name == "cross_entropy" else "")
         raise RuntimeError(f"{name}: expected class-index targets of an integer dtype (int64) with "
@@ -367,7 +367,7 @@ def _class_targets(input, target, name, ignore_index, unbatched):
         raise ValueError(f"{name}: expected a target of shape {expected} for an input of shape "
                          f"{tuple(input.shape)} (classes on dim {0 if unbatched else 1}), got "
                          f"{tuple(target.shape)}")
-    t = target.data.astype(xp.int64, copy=False)
+    t = target.array.astype(xp.int64, copy=False)
     bad = (t != ignore_index) & ((t < 0) | (t >= classes))
     if bad.any():
         raise IndexError(f"{name}: target {t[bad].flat[0]} is out of bounds for {classes} classes "
@@ -435,7 +435,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise TypeError(f"{name}: target dtype {target.dtype.name} differs from input dtype "
                         f"{input.dtype.name}; convert one of them")
     for what, t in (("input", input), ("target", target)):
-        a = t.data
+        a = t.array
         if a.size and not ((a >= 0) & (a <= 1)).all():
             nan = xp.isnan(a)
             found = [f"values in [{a[~nan].min():g}, {a[~nan].max():g}]"] if not nan.all() else []
@@ -549,7 +549,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 def one_hot(tensor, num_classes=-1):
     """int64 tensor of shape (*tensor.shape, num_classes) with a 1 at each index."""
     _check_tensor(tensor, "one_hot", "tensor")
-    idx = tensor.data
+    idx = tensor.array
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expected an integer (int64) index tensor, got "
                            f"{tensor.dtype.name}")

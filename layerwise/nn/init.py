@@ -51,23 +51,23 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    tensor.array[...] = values
     tensor._version[0] += 1
     return tensor
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.data.shape))
+    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.array.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.data.shape))
+    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.array.shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std²) truncated to [a, b], by redrawing the samples that fall outside."""
     g = get_generator(generator)
-    out = g.normal(mean, std, tensor.data.shape)
+    out = g.normal(mean, std, tensor.array.shape)
     bad = (out < a) | (out > b)
     while bad.any():
         out[bad] = g.normal(mean, std, int(bad.sum()))

@@ -234,7 +234,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def apply(self, fn):
         for m in self.children():
@@ -248,9 +248,9 @@ class Module:
             for store in (m._parameters, m._buffers):
                 for t in store.values():
                     if t is not None:
-                        t.data = fn(t.data)
+                        t.array = fn(t.array)
                         if t.grad is not None:
-                            t.grad.data = fn(t.grad.data)
+                            t.grad.array = fn(t.grad.array)
         return self
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
@@ -316,8 +316,8 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.shape != target.data.shape:
+            arr = v.array if isinstance(v, Tensor) else np.asarray(v)
+            if arr.shape != target.array.shape:
                 errors.append(f"size mismatch for {k}: copying a param with shape {tuple(arr.shape)} "
                               f"from checkpoint, the shape in current model is {tuple(target.shape)}.")
         if strict:
@@ -334,11 +334,11 @@ class Module:
             for k, target in own.items():
                 if k in state_dict:
                     v = state_dict[k]
-                    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+                    arr = v.array if isinstance(v, Tensor) else np.asarray(v)
                     if assign:
-                        target.data = arr.astype(target.data.dtype, copy=False)
+                        target.array = arr.astype(target.array.dtype, copy=False)
                     else:
-                        np.copyto(target.data, arr, casting="unsafe")
+                        np.copyto(target.array, arr, casting="unsafe")
                     target._version[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
@@ -469,7 +469,7 @@ class _BackwardHookState:
         for i, g in zip(self.input_positions, grads):
             full[i] = Tensor._wrap(g)
         full = self._call_hooks(tuple(full))
-        return tuple(full[i].data if full[i] is not None else grads[k]
+        return tuple(full[i].array if full[i] is not None else grads[k]
                      for k, i in enumerate(self.input_positions))
 
     def _call_hooks(self, grad_input):

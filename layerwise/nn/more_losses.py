@@ -140,7 +140,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     _check_float(input, name)
     _check_tensor(target, name, "target")
     if isinstance(var, (int, float)):
-        var = Tensor._wrap(np.full(tuple(input.shape), float(var), input.data.dtype))
+        var = Tensor._wrap(np.full(tuple(input.shape), float(var), input.array.dtype))
     _check_float(var, name, "var")
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):          # one variance per sample
@@ -150,7 +150,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         else:
             raise ValueError(f"{name}: var of shape {tuple(var.shape)} is incorrectly sized for "
                              f"an input of shape {tuple(input.shape)}")
-    if bool((var.data < 0).any()):
+    if bool((var.array < 0).any()):
         raise ValueError("var has negative entry/entries")
     var = var + (var.clamp(min=eps) - var).detach()              # clamped value, gradient kept
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
@@ -185,16 +185,16 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                            f"{tuple(input.shape)} and {tuple(target.shape)}")
     n, c = x.shape
     idx = target.reshape(-1, 1)
-    if n and (int(idx.data.min()) < 0 or int(idx.data.max()) >= c):
+    if n and (int(idx.array.min()) < 0 or int(idx.array.max()) >= c):
         raise IndexError(f"{name}: target values must be in [0, {c}), got "
-                         f"{idx.data.min()}..{idx.data.max()}")
+                         f"{idx.array.min()}..{idx.array.max()}")
     x_y = x.gather(1, idx)                                        # (N, 1)
     z = (margin - x_y + x).clamp(min=0)
     if p == 2:
         z = z * z
     if weight is not None:
         z = z * weight.index_select(0, idx.reshape(-1)).reshape(-1, 1)
-    others = Tensor._wrap((np.arange(c) != idx.data).astype(x.data.dtype))   # 0 at the target
+    others = Tensor._wrap((np.arange(c) != idx.array).astype(x.array.dtype))   # 0 at the target
     loss = (z * others).sum(dim=1) / c
     if input.ndim == 1:
         loss = loss.reshape(())
@@ -210,7 +210,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise RuntimeError(f"{name}: expected input (N, C) or (C,) and a target of the same "
                            f"shape, got {tuple(input.shape)} and {tuple(target.shape)}")
     x = input if input.ndim == 2 else input.reshape(1, -1)
-    y = target.data.reshape(x.shape)
+    y = target.array.reshape(x.shape)
     n, c = x.shape
     if y.size and (y.min() < -1 or y.max() >= c):
         raise IndexError(f"{name}: target values must be class indices in [0, {c}) or -1, got "
@@ -220,7 +220,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     valid = np.arange(c) < stop[:, None]
     is_target = np.zeros((n, c), bool)
     is_target[np.nonzero(valid)[0], y[valid]] = True
-    pair = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x.data.dtype)   # (N, j, i)
+    pair = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x.array.dtype)   # (N, j, i)
     diff = x.unsqueeze(2) - x.unsqueeze(1)                       # x_j − x_i
     loss = ((1 - diff).clamp(min=0) * Tensor._wrap(pair)).sum(dim=(1, 2)) / c
     if input.ndim == 1:

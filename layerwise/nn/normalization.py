@@ -167,16 +167,16 @@ def _instance_norm(input, running_mean, running_var, weight, bias, use_input_sta
         if running_mean is None or running_var is None:
             raise RuntimeError(f"{name}: running_mean and running_var must be given when "
                                "use_input_stats=False")
-        return BatchNormOp.apply(input, *params, running_mean=running_mean.data,
-                                 running_var=running_var.data, training=False, eps=float(eps),
+        return BatchNormOp.apply(input, *params, running_mean=running_mean.array,
+                                 running_var=running_var.array, training=False, eps=float(eps),
                                  **has)
     spatial = input.numel() // (n * c) if n * c else 0
     if spatial <= 1:
         raise ValueError(f"{name}: expected more than 1 spatial element when training, got input "
                          f"of shape {tuple(input.shape)}")
     y = GroupNormOp.apply(input, *params, rows=(n * c, spatial), layout=(n, c, spatial),
-                          eps=float(eps), running_mean=None if running_mean is None else running_mean.data,
-                          running_var=None if running_var is None else running_var.data,
+                          eps=float(eps), running_mean=None if running_mean is None else running_mean.array,
+                          running_var=None if running_var is None else running_var.array,
                           momentum=float(momentum), stat_groups=(n, c), **has)
     for t in (running_mean, running_var):
         if t is not None:

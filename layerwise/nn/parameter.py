@@ -13,7 +13,7 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), np.float32)
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data.array
         else:
             arr = np.asarray(data)
         self._init(arr, requires_grad)
@@ -22,7 +22,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __deepcopy__(self, memo):
-        p = Parameter(self.data.copy(), self.requires_grad)
+        p = Parameter(self.array.copy(), self.requires_grad)
         memo[id(self)] = p
         return p
 
@@ -31,6 +31,6 @@ class Buffer(Tensor):
     """Marks a tensor to be registered as a module buffer (``self.x = Buffer(t)``), as torch.nn.Buffer."""
 
     def __init__(self, data, persistent=True):
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = data.array if isinstance(data, Tensor) else np.asarray(data)
         self._init(arr, False)
         self.persistent = persistent

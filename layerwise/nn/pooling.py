@@ -307,7 +307,7 @@ def _max_unpool2d(input, indices, kernel_size, stride, padding, output_size, nam
     if any(v <= 0 for v in out):
         raise RuntimeError(f"{name}: the output size {out[0]}x{out[1]} is too small for input of "
                            f"shape {tuple(input.shape)}")
-    idx = indices.data
+    idx = indices.array
     if idx.size and (idx.min() < 0 or idx.max() >= out[0] * out[1]):
         bad = idx.min() if idx.min() < 0 else idx.max()
         raise RuntimeError(f"{name}: found an invalid max index {int(bad)} (output planes are "

@@ -108,7 +108,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         axes = [_divisor(n, ki, si, pi, o, count_include_pad)
                 for n, ki, si, pi, o in zip(sizes, k, s, p, out)]
         div = axes[0][:, None, None] * axes[1][None, :, None] * axes[2][None, None, :]
-    res = sums / Tensor._wrap(div.astype(sums.data.dtype))
+    res = sums / Tensor._wrap(div.astype(sums.array.dtype))
     return res if input.ndim == 5 else res.squeeze(0)
 
 

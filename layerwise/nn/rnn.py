@@ -226,7 +226,7 @@ class RNNBase(Module):
         h0, c0 = self._split_hx(hx)
         if packed:
             x = input.data
-            batch_sizes = tuple(int(b) for b in np.asarray(input.batch_sizes.data).reshape(-1))
+            batch_sizes = tuple(int(b) for b in np.asarray(input.batch_sizes.array).reshape(-1))
             B, unbatched, in_shape = batch_sizes[0], False, None
         else:
             in_shape = _shape(input)
@@ -420,7 +420,7 @@ class RNNCellBase(Module):
         out = []
         for what, h in states:
             if h is None:
-                out.append(Tensor._wrap(xp.zeros((B, H), x.data.dtype)))
+                out.append(Tensor._wrap(xp.zeros((B, H), x.array.dtype)))
                 continue
             if not isinstance(h, Tensor):
                 raise TypeError(f"{name}: expected {what} to be a Tensor, got {type(h).__name__}")

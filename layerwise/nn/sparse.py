@@ -63,7 +63,7 @@ def _check_indices(name, input, num, what="input"):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: expected {what} to be an integer Tensor of indices, got "
                         f"{type(input).__name__}")
-    arr = input.data
+    arr = input.array
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected {what} to hold integer indices (int64 or int32), got "
                         f"{input.dtype.name}; indices select rows of the weight, convert them "
@@ -112,12 +112,12 @@ def _renorm_(name, weight, indices, max_norm, norm_type):
         raise TypeError(f"{name}: norm_type must be a number, got {norm_type!r}")
     if not weight.is_floating_point():
         raise TypeError(f"{name}: max_norm needs a floating point weight, got {weight.dtype.name}")
-    if not weight.data.flags.writeable:
+    if not weight.array.flags.writeable:
         raise RuntimeError(f"{name}: max_norm renormalises the weight in place, but its memory is "
                            "not writable (an expanded view?); clone() it first")
     rows = xp.unique(indices)
     if rows.size:
-        w = weight.data
+        w = weight.array
         norms = _norms(w[rows], float(norm_type))
         big = norms > max_norm
         if big.any():
@@ -171,7 +171,7 @@ def _bag_bounds(name, input, offsets, include_last_offset, n):
                         f"{type(offsets).__name__}")
     if offsets.ndim != 1:
         raise ValueError(f"{name}: offsets has to be a 1D Tensor, got shape {tuple(offsets.shape)}")
-    off = offsets.data
+    off = offsets.array
     if off.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer offsets (int64 or int32), got "
                         f"{offsets.dtype.name}")
@@ -308,7 +308,7 @@ class Embedding(Module):
 
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
             self.weight._version[0] += 1
 
     def forward(self, input):

@@ -212,7 +212,7 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     sz = size if size is not None else mask.shape[-2]
     if tuple(mask.shape) != (sz, sz):
         return False
-    m = mask.data
+    m = mask.array
     causal = np.triu(np.ones((sz, sz), bool), 1)
     if m.dtype == np.bool_:
         # torch compares the bool mask with a float −inf/0 mask of dtype bool: −inf → True

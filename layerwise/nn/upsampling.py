@@ -123,7 +123,7 @@ def _linear_axis(x, axis, n, m, s, align_corners):
         pos = np.maximum((d + 0.5) * s - 0.5, 0.0)
     i0 = np.minimum(np.floor(pos).astype(np.int64), n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
-    lam = (pos - i0).astype(x.data.dtype)
+    lam = (pos - i0).astype(x.array.dtype)
     shape = [1] * x.ndim
     shape[axis] = m
     lam = Tensor._wrap(lam.reshape(shape))

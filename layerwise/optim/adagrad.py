@@ -54,7 +54,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p, initial_accumulator_value):
         state = self.state[p]
         state["step"] = Tensor._wrap(xp.zeros((), _scalar_dtype()))
-        state["sum"] = Tensor._wrap(xp.full_like(p.data, initial_accumulator_value))
+        state["sum"] = Tensor._wrap(xp.full_like(p.array, initial_accumulator_value))
 
     def _check_group(self, group):
         _check_adagrad(group["lr"], group["lr_decay"], group["weight_decay"],
@@ -66,15 +66,15 @@ class Adagrad(Optimizer):
 
     def _update(self, p, grad, opts):
         lr, lr_decay, wd, eps, maximize = opts
-        w = p.data
+        w = p.array
         state = self.state[p]
         if len(state) == 0:
             self._init_state(p, self.defaults["initial_accumulator_value"])
         step_t = state["step"]
         s1, s2 = self._scratch(w, 2)
 
-        step_t.data += 1
-        step = float(step_t.data)
+        step_t.array += 1
+        step = float(step_t.array)
 
         g = grad
         if maximize:
@@ -85,7 +85,7 @@ class Adagrad(Optimizer):
 
         clr = lr / (1 + (step - 1) * lr_decay)
 
-        s = state["sum"].data                           # s.addcmul_(g, g, value=1)
+        s = state["sum"].array                           # s.addcmul_(g, g, value=1)
         xp.multiply(g, g, out=s2)
         s += s2
         denom = xp.sqrt(s, out=s2)                      # √s + ε

@@ -59,7 +59,7 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, opts):
         lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled = opts
-        w = p.data
+        w = p.array
         state = self.state[p]
         if len(state) == 0:
             state["step"] = Tensor._wrap(xp.zeros((), _scalar_dtype()))
@@ -71,11 +71,11 @@ class Adam(Optimizer):
             raise RuntimeError(f"{type(self).__name__}: amsgrad=True but the state of a parameter "
                                "has no 'max_exp_avg_sq' (it was created with amsgrad=False)")
         step_t = state["step"]
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         s1, s2 = self._scratch(w, 2)
 
-        step_t.data += 1
-        step = float(step_t.data)
+        step_t.array += 1
+        step = float(step_t.array)
 
         g = grad
         if maximize:
@@ -106,7 +106,7 @@ class Adam(Optimizer):
         step_size = lr / bias_correction1
         bias_correction2_sqrt = bias_correction2 ** 0.5
         if amsgrad:
-            vmax = state["max_exp_avg_sq"].data
+            vmax = state["max_exp_avg_sq"].array
             xp.maximum(vmax, v, out=vmax)
             v = vmax
         denom = xp.sqrt(v, out=s2)

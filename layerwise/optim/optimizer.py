@@ -10,7 +10,7 @@ are layerwise Tensors; a ``step`` counter is a 0-d floating Tensor as in torch
 (float32, or float64 when the default dtype is float64), which counts exactly up
 to 2**24 steps and round-trips through torch's own state dicts.
 
-Updates run on the raw arrays (``p.data``) in place, with NumPy ufuncs writing
+Updates run on the raw arrays (``p.array``) in place, with NumPy ufuncs writing
 into preallocated state buffers and a per-optimizer scratch workspace, so no
 graph is built and the parameter's dtype is kept.  Each changed parameter's
 version counter is bumped.
@@ -27,7 +27,7 @@ Writing an optimizer on this base::
         def _group_options(self, group):       # read a group once per step (Python floats)
             return float(group['lr'])
 
-        def _update(self, p, grad, opts):      # p: Tensor, grad: ndarray; update p.data in place
+        def _update(self, p, grad, opts):      # p: Tensor, grad: ndarray; update p.array in place
             ...                                # state lives in self.state[p]
 
 ``step()`` runs the closure under ``enable_grad``, then calls ``_update`` for
@@ -293,10 +293,10 @@ class Optimizer:
                     g = p.grad
                     if g is None:
                         continue
-                    garr = g.data
-                    if garr.shape != p.data.shape:
+                    garr = g.array
+                    if garr.shape != p.array.shape:
                         raise RuntimeError(f"{type(self).__name__}.step: a parameter of shape "
-                                           f"{tuple(p.data.shape)} has a gradient of shape "
+                                           f"{tuple(p.array.shape)} has a gradient of shape "
                                            f"{tuple(garr.shape)}")
                     self._update(p, garr, opts)
                     p._version[0] += 1
@@ -338,7 +338,7 @@ class Optimizer:
         return group
 
     def _update(self, p, grad, opts):
-        """Update ``p.data`` in place from the gradient array ``grad`` (subclasses override)."""
+        """Update ``p.array`` in place from the gradient array ``grad`` (subclasses override)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
     def _scratch(self, arr, count):
@@ -466,7 +466,7 @@ Optimizer.step = _with_step_hooks(Optimizer.step)
 
 def _to_array(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, xp.ndarray):
         return value
     if hasattr(value, "__array__") and not isinstance(value, (bool, int, float, complex, str)):
@@ -485,7 +485,7 @@ def _cast_state(param, value, key=None):
     arr = _to_array(value)
     if arr is not None:
         if key != "step" and arr.dtype.kind == "f":
-            return Tensor._wrap(xp.array(arr, dtype=param.data.dtype, copy=True))
+            return Tensor._wrap(xp.array(arr, dtype=param.array.dtype, copy=True))
         return Tensor._wrap(xp.array(arr, copy=True))
     if isinstance(value, (list, tuple)):
         return type(value)(_cast_state(param, v, key) for v in value)

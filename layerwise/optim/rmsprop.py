@@ -67,7 +67,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, grad, opts):
         lr, alpha, eps, wd, momentum, centered, maximize = opts
-        w = p.data
+        w = p.array
         state = self.state[p]
         if len(state) == 0:
             state["step"] = Tensor._wrap(xp.zeros((), _scalar_dtype()))
@@ -82,7 +82,7 @@ class RMSprop(Optimizer):
                                    "created at a first step without "
                                    + ("momentum" if key == "momentum_buffer" else "centered=True"))
         s1, s2, s3 = self._scratch(w, 3)
-        state["step"].data += 1
+        state["step"].array += 1
 
         g = grad
         if maximize:
@@ -91,14 +91,14 @@ class RMSprop(Optimizer):
             xp.multiply(w, wd, out=s2)
             g = xp.add(g, s2, out=s1)                   # g + λθ
 
-        v = state["square_avg"].data                    # v.mul_(α).addcmul_(g, g, 1 − α)
+        v = state["square_avg"].array                    # v.mul_(α).addcmul_(g, g, 1 − α)
         v *= alpha
         xp.multiply(g, 1 - alpha, out=s2)
         s2 *= g
         v += s2
 
         if centered:
-            gbar = state["grad_avg"].data               # ḡ.lerp_(g, 1 − α), torch's two forms
+            gbar = state["grad_avg"].array               # ḡ.lerp_(g, 1 − α), torch's two forms
             weight = 1 - alpha
             xp.subtract(g, gbar, out=s2)
             if abs(weight) < 0.5:
@@ -115,7 +115,7 @@ class RMSprop(Optimizer):
         denom += eps
 
         if momentum > 0:
-            buf = state["momentum_buffer"].data         # b.mul_(μ).addcdiv_(g, d)
+            buf = state["momentum_buffer"].array         # b.mul_(μ).addcdiv_(g, d)
             buf *= momentum
             xp.divide(g, denom, out=s3)
             buf += s3

@@ -55,7 +55,7 @@ class SGD(Optimizer):
 
     def _update(self, p, grad, opts):
         lr, momentum, dampening, wd, nesterov, maximize = opts
-        w = p.data
+        w = p.array
         s1, s2 = self._scratch(w, 2)
         g = grad
         if maximize:
@@ -70,17 +70,17 @@ class SGD(Optimizer):
                 buf = Tensor._wrap(xp.array(g, dtype=w.dtype, copy=True))
                 state["momentum_buffer"] = buf
             else:
-                b = buf.data
+                b = buf.array
                 b *= momentum
                 if dampening == 0:
                     b += g
                 else:
                     b += xp.multiply(g, 1 - dampening, out=s2)
             if nesterov:
-                xp.multiply(buf.data, momentum, out=s2)
+                xp.multiply(buf.array, momentum, out=s2)
                 g = xp.add(g, s2, out=s2)        # g + μb
             else:
-                g = buf.data
+                g = buf.array
         out = g if (g is s1 or g is s2) else s1
         xp.multiply(g, -lr, out=out)
         w += out

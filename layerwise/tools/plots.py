@@ -608,8 +608,8 @@ def vanishing_gradient_demo(T=100, hidden=32, seed=0, batch=64, forget_bias=1.0)
         head = lw.nn.Linear(hidden, 1, dtype=lw.float64)
         if cls is LSTM and forget_bias is not None:
             with lw.no_grad():                        # gates i, f, g, o: f is the second block
-                rnn.bias_ih_l0.data[hidden:2 * hidden] = forget_bias
-                rnn.bias_hh_l0.data[hidden:2 * hidden] = 0.0
+                rnn.bias_ih_l0.array[hidden:2 * hidden] = forget_bias
+                rnn.bias_hh_l0.array[hidden:2 * hidden] = 0.0
         with record_hidden_grads(rnn) as rec:
             seq, _ = rnn(x)
             loss = lw.nn.functional.mse_loss(head(seq[:, -1]), y)

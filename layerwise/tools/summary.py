@@ -101,7 +101,7 @@ def _shapes(out):
 
 def _nbytes(out):
     if isinstance(out, Tensor):
-        return out.data.nbytes
+        return out.array.nbytes
     if isinstance(out, (tuple, list)):
         return sum(_nbytes(o) for o in out)
     if isinstance(out, dict):
@@ -188,8 +188,8 @@ def summary(model, input_size=None, input_data=None, dtypes=None, depth=10, verb
     trainable = sum(p.numel() for p in unique.values() if p.requires_grad)
     result = ModelSummary(
         rows=[r for r in rows if r.depth <= depth], total_params=total, trainable_params=trainable,
-        input_bytes=sum(t.data.nbytes for t in inputs),
-        param_bytes=sum(p.data.nbytes for p in unique.values()),
+        input_bytes=sum(t.array.nbytes for t in inputs),
+        param_bytes=sum(p.array.nbytes for p in unique.values()),
         activation_bytes=2 * act_bytes[0],          # kept for backward as well as produced
         model_name=type(model).__name__)
     if verbose:

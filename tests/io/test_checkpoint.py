@@ -35,7 +35,7 @@ def assert_same(a, b, where="obj"):
     assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
     if isinstance(a, lw.Tensor):
         assert a.requires_grad == b.requires_grad, where
-        a, b = a.data, b.data
+        a, b = a.array, b.array
     if isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.shape == b.shape, f"{where}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
         assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), where
@@ -100,7 +100,7 @@ def test_nested_structure_round_trips_exactly(tmp_path):
     assert_same(obj, back)
     assert isinstance(back["param"], lw.nn.Parameter) and back["param"].requires_grad
     assert isinstance(back["numpy"], np.ndarray)
-    assert back["transposed"].data.flags.c_contiguous  # stored in C order, values as the view
+    assert back["transposed"].array.flags.c_contiguous  # stored in C order, values as the view
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: d.name)
@@ -109,7 +109,7 @@ def test_every_dtype_round_trips_bit_exactly(tmp_path, dtype):
     back = roundtrip({"t": t, "nested": [t[1:]]}, tmp_path)
     assert back["t"].dtype == dtype
     assert_same(t, back["t"])
-    assert_same(lw.from_numpy(t.data[1:].copy()), back["nested"][0])
+    assert_same(lw.from_numpy(t.array[1:].copy()), back["nested"][0])
 
 
 def test_big_endian_arrays_are_stored_little_endian(tmp_path):
@@ -146,7 +146,7 @@ def test_training_checkpoint_with_optimizer_state_round_trips(tmp_path):
     fresh = lw.nn.Sequential(lw.nn.Linear(4, 8), lw.nn.ReLU(), lw.nn.Linear(8, 2))
     fresh.load_state_dict(back["model"])
     x = lw.randn(5, 4)
-    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    np.testing.assert_array_equal(fresh(x).array, model(x).array)
     # random streams resume where they were
     rng2 = np.random.default_rng()
     rng2.bit_generator.state = back["numpy_rng"]
@@ -194,7 +194,7 @@ def test_flat_state_dict_is_an_ordinary_safetensors_file(tmp_path):
     plain = safetensors.numpy.load_file(path)
     assert set(plain) == set(sd)
     for k, t in sd.items():
-        assert plain[k].dtype == t.data.dtype and plain[k].tobytes() == t.data.tobytes(), k
+        assert plain[k].dtype == t.array.dtype and plain[k].tobytes() == t.array.tobytes(), k
     back = load(path)
     assert type(back) is collections.OrderedDict and list(back) == list(sd)
     assert_same(sd, back)
@@ -221,7 +221,7 @@ def test_files_from_the_safetensors_library_load_as_flat_dicts(tmp_path):
     for k, a in arrays.items():
         t = back[k]
         assert isinstance(t, lw.Tensor)
-        np.testing.assert_array_equal(t.data, a)
+        np.testing.assert_array_equal(t.array, a)
     # widened exactly where layerwise lacks the unsigned type
     assert back["u16"].dtype == lw.int32 and back["u32"].dtype == lw.int64
     assert back["f16"].dtype == lw.float16 and back["scalar"].shape == ()
@@ -237,8 +237,8 @@ def test_tied_weights_are_stored_once_and_stay_tied(tmp_path):
     assert set(safetensors.numpy.load_file(path)) == {"emb.weight", "head.bias"}
     back = load(path)
     assert list(back) == list(sd)
-    assert np.shares_memory(back["emb.weight"].data, back["head.weight"].data)
-    np.testing.assert_array_equal(back["head.weight"].data, shared.data)
+    assert np.shares_memory(back["emb.weight"].array, back["head.weight"].array)
+    np.testing.assert_array_equal(back["head.weight"].array, shared.array)
     # the same object twice comes back as one object
     t = lw.randn(3)
     back = roundtrip({"a": [t, t], "b": t}, tmp_path, "same.safetensors")
@@ -246,7 +246,7 @@ def test_tied_weights_are_stored_once_and_stay_tied(tmp_path):
     # partly overlapping views are stored separately, with their values
     base = lw.arange(10.0)
     back = roundtrip({"x": base, "y": base[3:]}, tmp_path, "overlap.safetensors")
-    np.testing.assert_array_equal(back["y"].data, np.arange(3.0, 10.0))
+    np.testing.assert_array_equal(back["y"].array, np.arange(3.0, 10.0))
 
 
 # ============================================================== atomic writes

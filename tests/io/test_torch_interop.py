@@ -84,8 +84,8 @@ for path in sys.argv[2:]:
     out[path] = load(path)
 views = out[sys.argv[2]]
 facts = {
-    "shared storage shares memory": bool(np.shares_memory(views["shared_a"].data, views["shared_b"].data)),
-    "slice shares memory with w": bool(np.shares_memory(views["w"].data, views["slice"].data)),
+    "shared storage shares memory": bool(np.shares_memory(views["shared_a"].array, views["shared_b"].array)),
+    "slice shares memory with w": bool(np.shares_memory(views["w"].array, views["slice"].array)),
     "torch modules loaded": sorted(m for m, v in sys.modules.items() if m.split(".")[0] == "torch" and v is not None),
     "torch still blocked": sys.modules["torch"] is None,
 }
@@ -127,7 +127,7 @@ def plain(x):
         return ("tensor", lw_dtype.name, type(x) is torch.nn.Parameter, x.requires_grad,
                 arr.astype(lw_dtype.np))
     if isinstance(x, lw.Tensor):
-        return ("tensor", x.dtype.name, type(x) is lw.nn.Parameter, x.requires_grad, x.data)
+        return ("tensor", x.dtype.name, type(x) is lw.nn.Parameter, x.requires_grad, x.array)
     if isinstance(x, (torch.dtype, lw.dtype)):
         return ("dtype", str(x).split(".")[-1])
     if isinstance(x, (torch.Size, lw.Size)):
@@ -195,7 +195,7 @@ def test_torch_sequential_weights_give_the_same_outputs_in_layerwise(loaded_with
     model.load_state_dict(loaded["seq"])
     x = np.random.default_rng(0).standard_normal((16, 5)).astype(np.float32)
     want = torch_model()(torch.from_numpy(x)).detach().numpy()
-    got = model(lw.from_numpy(x)).data
+    got = model(lw.from_numpy(x)).array
     assert got.dtype == np.float32
     assert np.max(np.abs(got - want)) <= 1e-6 * np.max(np.abs(want))
 
@@ -223,7 +223,7 @@ def test_layerwise_files_load_in_safetensors_torch_and_back(tmp_path):
     got = safetensors.torch.load_file(tmp_path / "lw.safetensors")
     assert set(got) == set(sd)
     for k, t in sd.items():
-        assert TORCH_TO_LW[got[k].dtype] == t.dtype and np.array_equal(got[k].numpy(), t.data), k
+        assert TORCH_TO_LW[got[k].dtype] == t.dtype and np.array_equal(got[k].numpy(), t.array), k
     # and files written by safetensors.torch (bfloat16 included) load in layerwise
     src = {"bf16": torch.randn(3, 4).to(torch.bfloat16), "f32": torch.randn(2), "i64": torch.arange(3),
            "bool": torch.tensor([True])}
@@ -322,8 +322,8 @@ def test_big_endian_archives(tmp_path):
                 data = np.frombuffer(data, "<f8").astype(">f8").tobytes()
             zout.writestr(info.filename, data)
     back = load(tmp_path / "big.pt")
-    assert back["w"].data.dtype == np.float64 and back["w"].data.dtype.isnative
-    assert np.array_equal(back["w"].data, w.T.numpy()) and np.array_equal(back["s"].data, w[1].numpy())
+    assert back["w"].array.dtype == np.float64 and back["w"].array.dtype.isnative
+    assert np.array_equal(back["w"].array, w.T.numpy()) and np.array_equal(back["s"].array, w[1].numpy())
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")      # torch.jit is deprecated

@@ -106,7 +106,7 @@ def test_untied_bias_vs_torch(layer, tcls, args, kw, shape, out):
 def test_untied_bias_is_one_bias_per_position():
     layer = lw_conv.Conv2d(2, 3, 3, padding=1, bias="untied", input_size=(4, 5))
     assert tuple(layer.bias.shape) == (3, 4, 5)
-    layer.weight.data[...] = 0
+    layer.weight.array[...] = 0
     y = layer(lw.tensor(rand(2, 2, 4, 5).astype(np.float32)))
     np.testing.assert_array_equal(y.detach().numpy(), np.broadcast_to(layer.bias.detach().numpy(), (2, 3, 4, 5)))
     # the gradient of the bias at each position is the sum over the batch there

@@ -77,7 +77,7 @@ def test_from_pretrained(freeze, padding_idx):
     t = lw.tensor(table)
     emb = sparse.Embedding.from_pretrained(t, freeze=freeze, padding_idx=padding_idx)
     np.testing.assert_array_equal(emb(lw.tensor(np.array([1]))).detach().numpy()[0], table[1])
-    assert np.shares_memory(emb.weight.data, t.data)
+    assert np.shares_memory(emb.weight.array, t.array)
     assert repr(emb) == repr(torch.nn.Embedding.from_pretrained(torch.tensor(table),
                                                                 padding_idx=padding_idx))
 
@@ -134,9 +134,9 @@ def test_init_is_standard_normal_with_the_padding_row_zeroed(cls):
     rest = np.delete(w, 1997, axis=0).astype(np.float64)
     assert abs(rest.mean()) < 0.01 and abs(rest.std() - 1) < 0.01
     assert abs(np.mean(np.abs(rest) > 1.96) - 0.05) < 0.005           # normal, not uniform
-    layer.weight.data[1997] = 5.0
+    layer.weight.array[1997] = 5.0
     layer.reset_parameters()
-    assert not layer.weight.data[1997].any()
+    assert not layer.weight.array[1997].any()
     assert [n for n, _ in layer.named_parameters()] == ["weight"]
     assert sum(p.numel() for p in layer.parameters()) == 2000 * 50
     assert getattr(sparse, cls)(4, 2, dtype=lw.float64).weight.dtype == lw.float64

@@ -149,7 +149,7 @@ def test_vanishing_gradient_is_visible():
     norms fall geometrically towards t = 0."""
     m = lw_rnn.RNN(2, 8).double()
     with lw.no_grad():
-        m.weight_hh_l0.data *= 0.2
+        m.weight_hh_l0.array *= 0.2
     with record_hidden_grads(m) as rec:
         out, _ = m(lw.tensor(rand(12, 4, 2)))
         out[-1].sum().backward()

@@ -120,9 +120,9 @@ def test_load_state_dict_errors_list_every_problem():
 def test_load_state_dict_copies_in_place_and_casts():
     lin = lw.nn.Linear(2, 2)
     w = lin.weight
-    arr = w.data
+    arr = w.array
     lin.load_state_dict({"weight": lw.ones(2, 2, dtype=lw.float64), "bias": lw.zeros(2)})
-    assert lin.weight is w and lin.weight.data is arr and w.dtype == lw.float32
+    assert lin.weight is w and lin.weight.array is arr and w.dtype == lw.float32
 
 
 def test_repr_matches_torch():

@@ -283,7 +283,7 @@ def test_gradcheck(kw, call):
     lw.manual_seed(0)
     mod = attention.MultiheadAttention(E, H, **kw).double()
     for i, p in enumerate(mod.parameters()):
-        p.data[...] += rand(*p.shape, seed=80 + i) * 0.2
+        p.array[...] += rand(*p.shape, seed=80 + i) * 0.2
     cfg = dict(kw)
     ins = [lw.tensor(a, requires_grad=True) for a in _inputs(cfg, False)]
     if call == "masks":

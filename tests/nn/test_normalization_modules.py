@@ -135,7 +135,7 @@ def test_layer_norm_module_in_a_small_network_trains_like_torch():
         if m is lw:
             for tl, ll in zip(build(torch), layers):
                 for (n, p) in tl.state_dict().items():
-                    ll.state_dict()[n].data[...] = p.numpy()
+                    ll.state_dict()[n].array[...] = p.numpy()
         params = [p for layer in layers for p in layer.parameters()]
         opt = m.optim.SGD(params, lr=0.1)
         out = []

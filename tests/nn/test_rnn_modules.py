@@ -127,11 +127,11 @@ def test_dropout_in_training_drops_between_layers_with_the_right_statistics():
     p, Hs, T, Bs = 0.3, 32, 20, 16
     m = lw_rnn.RNN(Hs, Hs, num_layers=2, nonlinearity="relu", dropout=p).double()
     with lw.no_grad():
-        m.bias_ih_l0.data[:] = 1.0                 # layer-0 outputs mostly positive
-        m.weight_ih_l1.data[:] = np.eye(Hs)
-        m.weight_hh_l1.data[:] = 0
-        m.bias_ih_l1.data[:] = 0
-        m.bias_hh_l1.data[:] = 0
+        m.bias_ih_l0.array[:] = 1.0                 # layer-0 outputs mostly positive
+        m.weight_ih_l1.array[:] = np.eye(Hs)
+        m.weight_hh_l1.array[:] = 0
+        m.bias_ih_l1.array[:] = 0
+        m.bias_hh_l1.array[:] = 0
     x = lw.tensor(rand(T, Bs, Hs, lo=-1, hi=1))
     m.eval()
     ref = m(x)[0].detach().numpy()                 # no dropout: the layer-0 output itself
@@ -215,7 +215,7 @@ def test_stacked_bidirectional_gradcheck(mode):
     if mode == "RNN_RELU":
         for k in range(2):
             for sfx in ("", "_reverse"):
-                getattr(m, f"bias_ih_l{k}{sfx}").data += 0.5     # away from relu's kink
+                getattr(m, f"bias_ih_l{k}{sfx}").array += 0.5     # away from relu's kink
     x = lw.tensor(rand(4, 2, 3), requires_grad=True)
     assert lw.autograd.gradcheck(lambda x: _flat(m(x)), [x], params=m.parameters())
 

@@ -417,7 +417,7 @@ def test_encoder_layers_start_identical_but_are_independent_copies():
         for k, v in sub.state_dict().items():
             np.testing.assert_array_equal(v.numpy(), base[k])
     with lw.no_grad():
-        enc.layers[0].linear1.weight.data[...] += 1.0
+        enc.layers[0].linear1.weight.array[...] += 1.0
     np.testing.assert_array_equal(enc.layers[1].linear1.weight.detach().numpy(), base["linear1.weight"])
     np.testing.assert_array_equal(layer.linear1.weight.detach().numpy(), base["linear1.weight"])
     dec = lwt.TransformerDecoder(lwt.TransformerDecoderLayer(E, H, FF), 2)
@@ -459,7 +459,7 @@ def _f64(mod):
     mod = mod.to(lw.float64)
     with lw.no_grad():
         for i, p in enumerate(mod.parameters()):
-            p.data[...] += rand(*p.shape, seed=200 + i) * 0.2
+            p.array[...] += rand(*p.shape, seed=200 + i) * 0.2
     return mod
 
 

@@ -313,7 +313,7 @@ def test_no_grad_forward_paths_match_the_graph_path(monkeypatch, chunk):
     monkeypatch.setattr(A, "_CHUNK_SCORES", chunk)
     q, k, v = (lw.tensor(rand(4, 2, 3, 5, seed=i)) for i in range(3))
     mask = lw.tensor(np.where(bool_mask(4, 1, 3, 3, seed=2), 0.0, -np.inf))
-    mask.data[1, 0, 2] = -np.inf                                   # a fully masked row
+    mask.array[1, 0, 2] = -np.inf                                   # a fully masked row
     keep = np.random.default_rng(0).random((4, 2, 3, 3)) >= 0.3
     for kw in ({}, dict(need_weights=True), dict(dropout_mask=keep, dropout_scale=1 / 0.7),
                dict(dropout_mask=keep, dropout_scale=1 / 0.7, need_weights=True)):

@@ -155,7 +155,7 @@ def test_sequence_op_gradcheck(kind, packed, reverse, proj):
     c0 = lw.tensor(rng.uniform(-1, 1, (nb, H)), requires_grad=True)
     if kind == "relu":          # keep pre-activations away from the kink at 0
         for w in ws[2:4]:
-            w.data += 0.3
+            w.array += 0.3
     inputs = [x, h0] + ([c0] if kind == "lstm" else []) + ws
     if kind == "lstm":
         fn = lambda x, h0, c0, *ws: LSTMSequence.apply(x, h0, c0, *ws, reverse=reverse, **opts)  # noqa: E731

@@ -92,9 +92,9 @@ def test_views_share_memory_and_version():
     v = x.view(4, 3)
     t = x.transpose(0, 1)
     s = x[1]
-    x.data[1, 1] = 100.0
+    x.array[1, 1] = 100.0
     assert v[1, 2].item() == 100.0 and t[1, 1].item() == 100.0 and s[1].item() == 100.0
-    assert x.clone().data is not x.data and not np.shares_memory(x.clone().data, x.data)
+    assert x.clone().array is not x.array and not np.shares_memory(x.clone().array, x.array)
 
 
 # ------------------------------------------------------------------ cat / stack / split

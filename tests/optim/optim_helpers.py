@@ -33,7 +33,7 @@ def _params(init, dtype):
 def _set_grads(lw_ps, th_ps, grads, dtype=None):
     """The same gradients into both, in ``dtype`` (default: each parameter's own dtype)."""
     for p, q, g in zip(lw_ps, th_ps, grads):
-        g = g.astype(NP[dtype] if dtype else p.data.dtype)
+        g = g.astype(NP[dtype] if dtype else p.array.dtype)
         p.grad = lw.tensor(g)
         q.grad = torch.tensor(g)
 
@@ -43,12 +43,12 @@ def _compare_params(lw_ps, th_ps, dtype, what):
     whole parameter vector, since a small (e.g. 0-d) parameter passing near zero carries the
     float32 rounding of the O(1) terms that cancelled in it."""
     for i, p in enumerate(lw_ps):
-        assert p.data.dtype == NP[dtype], f"{what}: param {i} became {p.data.dtype}"
+        assert p.array.dtype == NP[dtype], f"{what}: param {i} became {p.array.dtype}"
     if dtype == "float64":
         for i, (p, q) in enumerate(zip(lw_ps, th_ps)):
-            assert_close(p.data, q.detach().numpy(), TOL[dtype], f"{what} param {i}")
+            assert_close(p.array, q.detach().numpy(), TOL[dtype], f"{what} param {i}")
     else:
-        assert_close(np.concatenate([p.data.ravel() for p in lw_ps]),
+        assert_close(np.concatenate([p.array.ravel() for p in lw_ps]),
                      np.concatenate([q.detach().numpy().ravel() for q in th_ps]),
                      TOL[dtype], f"{what} params")
 
@@ -59,10 +59,10 @@ def _compare_state(lw_opt, th_opt, lw_ps, th_ps, dtype, what):
         assert sorted(ls) == sorted(ts), f"{what}: state keys {sorted(ls)} != torch's {sorted(ts)}"
         for k in ts:
             assert isinstance(ls[k], lw.Tensor), f"{what}: state[{k!r}] is not a layerwise Tensor"
-            assert ls[k].data.dtype == ts[k].detach().numpy().dtype, \
-                f"{what}: state[{k!r}] dtype {ls[k].data.dtype} != torch's {ts[k].dtype}"
+            assert ls[k].array.dtype == ts[k].detach().numpy().dtype, \
+                f"{what}: state[{k!r}] dtype {ls[k].array.dtype} != torch's {ts[k].dtype}"
             if k == "step":
                 assert float(ls[k]) == float(ts[k]), f"{what}: step {float(ls[k])} != {float(ts[k])}"
             else:
                 assert ls[k].shape == tuple(ts[k].shape)
-                assert_close(ls[k].data, ts[k].detach().numpy(), TOL[dtype], f"{what} state {k} {i}")
+                assert_close(ls[k].array, ts[k].detach().numpy(), TOL[dtype], f"{what} state {k} {i}")

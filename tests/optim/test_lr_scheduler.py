@@ -279,7 +279,7 @@ def test_one_cycle_momentum_is_used_by_the_optimizer():
             to.step()
             ls.step()
             ts.step()
-        np.testing.assert_allclose(lw_p.data, th_p.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(lw_p.array, th_p.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------------- ReduceLROnPlateau
@@ -603,7 +603,7 @@ def test_optimizer_with_a_scheduler_still_pickles_and_steps():
         opt2.step()
         sched2.step()
         assert opt2.param_groups[0]["lr"] == 0.025 and opt.param_groups[0]["lr"] == 0.05
-        assert opt2.param_groups[0]["params"][0] is p2 and not np.array_equal(p2.data, p.data)
+        assert opt2.param_groups[0]["params"][0] is p2 and not np.array_equal(p2.array, p.array)
     # a second scheduler does not wrap the step twice
     wrapped = opt.step
     lw.optim.lr_scheduler.StepLR(opt, 3)

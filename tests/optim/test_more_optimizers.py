@@ -132,7 +132,7 @@ def test_adagrad_state_exists_before_the_first_step_and_added_groups_start_lazil
     to = torch.optim.Adagrad(th_ps[:2], lr=0.1, initial_accumulator_value=0.25)
     assert sorted(lo.state_dict()["state"]) == sorted(to.state_dict()["state"]) == [0, 1]
     _compare_state(lo, to, lw_ps[:2], th_ps[:2], "float64", "Adagrad at construction")
-    assert np.array_equal(lo.state[lw_ps[0]]["sum"].data, np.full((4, 3), 0.25))
+    assert np.array_equal(lo.state[lw_ps[0]]["sum"].array, np.full((4, 3), 0.25))
     for t, gs in enumerate(_grads(steps=30)):
         if t == 10:
             lo.add_param_group({"params": lw_ps[2:], "lr": 0.05, "initial_accumulator_value": 9.0})
@@ -154,9 +154,9 @@ def test_params_without_grad_are_skipped():
     for make in (lambda ps: lw.optim.RMSprop(ps, momentum=0.5), lambda ps: lw.optim.Adagrad(ps)):
         a.grad, b.grad = lw.tensor(np.ones(3)), None
         opt = make([a, b])
-        va, vb, b0 = a._version[0], b._version[0], b.data.copy()
+        va, vb, b0 = a._version[0], b._version[0], b.array.copy()
         opt.step()
-        assert a._version[0] == va + 1 and b._version[0] == vb and np.array_equal(b.data, b0)
+        assert a._version[0] == va + 1 and b._version[0] == vb and np.array_equal(b.array, b0)
     rms = lw.optim.RMSprop([a, b])
     a.grad = lw.tensor(np.ones(3))
     rms.step()
@@ -174,9 +174,9 @@ def test_float32_stays_float32_and_lr_may_be_a_scalar_or_tensor(make):
         opt.param_groups[0]["lr"] = lr
         p.grad = lw.tensor(np.full((2, 3), 0.5, np.float32))
         opt.step()
-        assert p.data.dtype == np.float32, f"step {i}: param became {p.data.dtype}"
+        assert p.array.dtype == np.float32, f"step {i}: param became {p.array.dtype}"
     for k, v in opt.state[p].items():
-        assert v.data.dtype == np.float32, f"state {k} is {v.data.dtype}"
+        assert v.array.dtype == np.float32, f"state {k} is {v.array.dtype}"
         assert v.shape == (() if k == "step" else p.shape)
 
 
@@ -187,7 +187,7 @@ def test_step_counter_dtype_follows_default_dtype_like_torch():
         for opt in (lw.optim.RMSprop([p]), lw.optim.Adagrad([p])):
             p.grad = lw.tensor(np.ones(2, np.float32))
             opt.step()
-            assert opt.state[p]["step"].data.dtype == np.float64
+            assert opt.state[p]["step"].array.dtype == np.float64
     finally:
         lw.set_default_dtype(lw.float32)
 
@@ -243,7 +243,7 @@ def test_state_dict_layout_matches_torch(cls):
         for k, v in ts["state"][i].items():
             mine = ls["state"][i][k]
             assert isinstance(mine, lw.Tensor)
-            assert mine.data.dtype == v.numpy().dtype and mine.shape == tuple(v.shape)
+            assert mine.array.dtype == v.numpy().dtype and mine.shape == tuple(v.shape)
     torch_only = {"foreach", "capturable", "differentiable", "fused"}
     for lg, tg in zip(ls["param_groups"], ts["param_groups"]):
         assert set(lg) == set(tg) - torch_only
@@ -269,7 +269,7 @@ def test_state_dict_round_trip_continues_identically(cls, via):
         feed(run_ps, run, gs)
     saved = run.state_dict()
     saved = copy.deepcopy(saved) if via == "deepcopy" else pickle.loads(pickle.dumps(saved))
-    new_ps = [lw.nn.Parameter(p.data.copy()) for p in run_ps]
+    new_ps = [lw.nn.Parameter(p.array.copy()) for p in run_ps]
     new = _make_groups(lw, cls, new_ps)
     new.param_groups[1]["lr"] = 123.0              # overwritten by the loaded options
     new.load_state_dict(saved)
@@ -278,9 +278,9 @@ def test_state_dict_round_trip_continues_identically(cls, via):
         feed(ref_ps, ref, gs)
         feed(new_ps, new, gs)
     for a, b in zip(new_ps, ref_ps):
-        assert np.array_equal(a.data, b.data), "resumed run differs from the uninterrupted one"
+        assert np.array_equal(a.array, b.array), "resumed run differs from the uninterrupted one"
         for k in ref.state[b]:
-            assert np.array_equal(new.state[a][k].data, ref.state[b][k].data)
+            assert np.array_equal(new.state[a][k].array, ref.state[b][k].array)
     assert float(new.state[new_ps[0]]["step"]) == 40.0
 
 
@@ -294,7 +294,7 @@ def test_load_torch_state_dict_and_continue(cls):
             q.grad = torch.tensor(g)
         to.step()
     for p, q in zip(lw_ps, th_ps):
-        p.data[...] = q.detach().numpy()
+        p.array[...] = q.detach().numpy()
     lo = _make_groups(lw, cls, lw_ps)
     lo.load_state_dict(to.state_dict())
     for gs in grads[15:]:
@@ -356,7 +356,7 @@ def test_training_a_linear_module_matches_torch(make):
     torch.manual_seed(0)
     th_m, lw_m = torch.nn.Linear(3, 1), lw.nn.Linear(3, 1)
     for name, q in th_m.named_parameters():
-        getattr(lw_m, name).data[...] = q.detach().numpy()
+        getattr(lw_m, name).array[...] = q.detach().numpy()
     lo = make(list(lw_m.parameters()))
     kw = {k: v for k, v in lo.defaults.items()}
     to = getattr(torch.optim, type(lo).__name__)(th_m.parameters(), **kw)

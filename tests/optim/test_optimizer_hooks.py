@@ -79,7 +79,7 @@ def test_a_subclass_step_calling_super_runs_the_hooks_once():
         def step(self, closure=None):
             for g in self.param_groups:
                 for p in g["params"]:
-                    p.grad.data.clip(-0.5, 0.5, out=p.grad.data)
+                    p.grad.array.clip(-0.5, 0.5, out=p.grad.array)
             return super().step(closure)
 
     p = lw.nn.Parameter(np.zeros(2, np.float32))

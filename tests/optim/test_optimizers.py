@@ -56,13 +56,13 @@ def test_mixed_dtype_parameters_in_one_optimizer():
     lo, to = lw.optim.AdamW(lw_ps, lr=0.01), torch.optim.AdamW(th_ps, lr=0.01)
     for gs in _grads([(3,), (4,)], steps=20):
         for p, q, g in zip(lw_ps, th_ps, gs):
-            g = g.astype(p.data.dtype)
+            g = g.astype(p.array.dtype)
             p.grad, q.grad = lw.tensor(g), torch.tensor(g)
         lo.step()
         to.step()
-    assert lw_ps[0].data.dtype == np.float32 and lw_ps[1].data.dtype == np.float64
-    assert_close(lw_ps[0].data, th_ps[0].detach().numpy(), 1e-5, "mixed float32")
-    assert_close(lw_ps[1].data, th_ps[1].detach().numpy(), 1e-10, "mixed float64")
+    assert lw_ps[0].array.dtype == np.float32 and lw_ps[1].array.dtype == np.float64
+    assert_close(lw_ps[0].array, th_ps[0].detach().numpy(), 1e-5, "mixed float32")
+    assert_close(lw_ps[1].array, th_ps[1].detach().numpy(), 1e-10, "mixed float64")
 
 
 SGD_CASES = [
@@ -169,7 +169,7 @@ def test_params_without_grad_are_skipped():
     a.grad = lw.tensor(np.ones(3))
     va, vb = a._version[0], b._version[0]
     opt.step()
-    assert np.all(a.data < 1) and np.array_equal(b.data, np.ones(2))
+    assert np.all(a.array < 1) and np.array_equal(b.array, np.ones(2))
     assert a._version[0] == va + 1 and b._version[0] == vb
     assert b not in opt.state and len(opt.state) == 1
     # SGD without momentum keeps no state, as torch
@@ -199,12 +199,12 @@ def test_zero_grad(set_to_none):
     if set_to_none:
         assert ps[0].grad is None
     else:
-        assert ps[0].grad is g0 and np.array_equal(g0.data, np.zeros(3))
+        assert ps[0].grad is g0 and np.array_equal(g0.array, np.zeros(3))
         assert not g0.requires_grad
     assert ps[1].grad is None
     # gradients accumulate from zero again afterwards
     (ps[0] * 3).sum().backward()
-    assert np.array_equal(ps[0].grad.data, np.full(3, 3.0))
+    assert np.array_equal(ps[0].grad.array, np.full(3, 3.0))
 
 
 def test_zero_grad_default_sets_none():
@@ -249,7 +249,7 @@ def test_closure_runs_with_grad_enabled_and_loss_is_returned():
         l2 = to.step(th_closure)
         assert isinstance(l1, lw.Tensor)
         assert abs(l1.item() - l2.item()) <= 1e-10 * abs(l2.item())
-        assert_close(lw_w.data, th_w.detach().numpy(), 1e-10, "closure params")
+        assert_close(lw_w.array, th_w.detach().numpy(), 1e-10, "closure params")
     assert seen == [True] * 10
     assert lo.step() is None                   # no closure → None (uses the last gradient)
 
@@ -266,13 +266,13 @@ def test_float32_stays_float32(make):
         opt.param_groups[0]["lr"] = lr             # e.g. a scheduler writing a NumPy scalar
         p.grad = lw.tensor(np.full((2, 3), 0.5, np.float32))
         opt.step()
-        assert p.data.dtype == np.float32, f"step {i}: param became {p.data.dtype}"
+        assert p.array.dtype == np.float32, f"step {i}: param became {p.array.dtype}"
     for k, v in opt.state[p].items():
         want = np.float32
-        assert v.data.dtype == want, f"state {k} is {v.data.dtype}"
+        assert v.array.dtype == want, f"state {k} is {v.array.dtype}"
         if k != "step":
             assert v.shape == p.shape
-    assert p.grad.data.dtype == np.float32
+    assert p.grad.array.dtype == np.float32
 
 
 def test_step_counter_dtype_follows_default_dtype_like_torch():
@@ -282,8 +282,8 @@ def test_step_counter_dtype_follows_default_dtype_like_torch():
         opt = lw.optim.Adam([p])
         p.grad = lw.tensor(np.ones(2, np.float32))
         opt.step()
-        assert opt.state[p]["step"].data.dtype == np.float64
-        assert opt.state[p]["exp_avg"].data.dtype == np.float32
+        assert opt.state[p]["step"].array.dtype == np.float64
+        assert opt.state[p]["exp_avg"].array.dtype == np.float32
     finally:
         lw.set_default_dtype(lw.float32)
 
@@ -313,7 +313,7 @@ def test_state_dict_layout_matches_torch(cls):
         assert sorted(ls["state"][i]) == sorted(ts["state"][i])
         for k, v in ts["state"][i].items():
             assert isinstance(ls["state"][i][k], lw.Tensor)
-            assert ls["state"][i][k].data.dtype == v.numpy().dtype and ls["state"][i][k].shape == tuple(v.shape)
+            assert ls["state"][i][k].array.dtype == v.numpy().dtype and ls["state"][i][k].shape == tuple(v.shape)
     torch_only = {"foreach", "capturable", "differentiable", "fused"}
     for lg, tg in zip(ls["param_groups"], ts["param_groups"]):
         assert lg["params"] == tg["params"]
@@ -344,7 +344,7 @@ def test_state_dict_round_trip_continues_identically(cls, via):
     saved = run.state_dict()
     saved = copy.deepcopy(saved) if via == "deepcopy" else pickle.loads(pickle.dumps(saved))
     # a fresh process: new parameters holding the saved values, a fresh optimizer
-    new_ps = [lw.nn.Parameter(p.data.copy()) for p in run_ps]
+    new_ps = [lw.nn.Parameter(p.array.copy()) for p in run_ps]
     new = _make_groups(lw, cls, new_ps)
     new.param_groups[0]["lr"] = 123.0              # overwritten by the loaded options
     new.load_state_dict(saved)
@@ -354,10 +354,10 @@ def test_state_dict_round_trip_continues_identically(cls, via):
         feed(ref_ps, ref, gs)
         feed(new_ps, new, gs)
     for a, b in zip(new_ps, ref_ps):
-        assert np.array_equal(a.data, b.data), "resumed run differs from the uninterrupted one"
+        assert np.array_equal(a.array, b.array), "resumed run differs from the uninterrupted one"
     for a, b in zip(new_ps, ref_ps):
         for k in ref.state[b]:
-            assert np.array_equal(new.state[a][k].data, ref.state[b][k].data)
+            assert np.array_equal(new.state[a][k].array, ref.state[b][k].array)
     if cls != "SGD":
         assert float(new.state[new_ps[0]]["step"]) == 40.0
 
@@ -373,9 +373,9 @@ def test_load_state_dict_copies_state():
     opt2.load_state_dict(sd)
     assert opt2.state[q]["exp_avg"] is not opt.state[p]["exp_avg"]
     q.grad = lw.tensor(np.ones(3))
-    before = opt.state[p]["exp_avg"].data.copy()
+    before = opt.state[p]["exp_avg"].array.copy()
     opt2.step()
-    assert np.array_equal(opt.state[p]["exp_avg"].data, before)
+    assert np.array_equal(opt.state[p]["exp_avg"].array, before)
 
 
 def test_load_state_dict_casts_floating_state_to_param_dtype():
@@ -387,15 +387,15 @@ def test_load_state_dict_casts_floating_state_to_param_dtype():
     o32 = lw.optim.Adam([p32], lr=0.1)
     o32.load_state_dict(o64.state_dict())
     st = o32.state[p32]
-    assert st["exp_avg"].data.dtype == np.float32 and st["exp_avg_sq"].data.dtype == np.float32
-    assert st["step"].data.dtype == np.float32 and float(st["step"]) == 1.0
+    assert st["exp_avg"].array.dtype == np.float32 and st["exp_avg_sq"].array.dtype == np.float32
+    assert st["step"].array.dtype == np.float32 and float(st["step"]) == 1.0
     # a plain-number step (an older or hand-made state dict) is accepted
     sd = o64.state_dict()
     sd["state"][0]["step"] = 1
     o32.load_state_dict(sd)
     p32.grad = lw.tensor(np.ones(3, np.float32))
     o32.step()
-    assert float(o32.state[p32]["step"]) == 2.0 and p32.data.dtype == np.float32
+    assert float(o32.state[p32]["step"]) == 2.0 and p32.array.dtype == np.float32
 
 
 def test_load_torch_state_dict_and_continue():
@@ -408,7 +408,7 @@ def test_load_torch_state_dict_and_continue():
             q.grad = torch.tensor(g)
         to.step()
     for p, q in zip(lw_ps, th_ps):
-        p.data[...] = q.detach().numpy()
+        p.array[...] = q.detach().numpy()
     lo = lw.optim.Adam(lw_ps, lr=0.5)
     lo.load_state_dict(to.state_dict())
     assert lo.param_groups[0]["amsgrad"] is True and lo.param_groups[0]["lr"] == 0.01
@@ -523,7 +523,7 @@ def test_required_option_and_custom_optimizer():
             return group["lr"]
 
         def _update(self, p, grad, lr):
-            p.data -= lr * grad
+            p.array -= lr * grad
 
     p, q = lw.nn.Parameter(np.ones(2)), lw.nn.Parameter(np.ones(2))
     with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
@@ -531,7 +531,7 @@ def test_required_option_and_custom_optimizer():
     opt = Plain([{"params": [p], "lr": 0.5}])
     p.grad = lw.tensor(np.ones(2))
     opt.step()
-    assert np.array_equal(p.data, np.full(2, 0.5)) and p._version[0] == 1
+    assert np.array_equal(p.array, np.full(2, 0.5)) and p._version[0] == 1
     with pytest.raises(ValueError, match="required optimization parameter lr"):
         opt.add_param_group({"params": [q]})
 
@@ -568,7 +568,7 @@ def test_optimizer_pickles_with_its_parameters():
     p.grad = lw.tensor(np.ones(2))
     opt.step()
     opt2.step()
-    assert np.array_equal(p.data, p2.data)
+    assert np.array_equal(p.array, p2.array)
 
 
 # ---------------------------------------------------------------------- end to end
@@ -596,8 +596,8 @@ def test_linear_regression_loss_decreases(make, dtype):
         losses.append(loss.item())
     assert losses[-1] < 0.01 * losses[0], f"loss {losses[0]:.3g} -> {losses[-1]:.3g}"
     assert all(l2 <= l1 for l1, l2 in zip(losses[:10], losses[1:11])), "loss did not decrease"
-    assert w.data.dtype == NP[dtype] and b.data.dtype == NP[dtype]
-    assert np.allclose(w.data.ravel(), [1.5, -2.0, 0.5], atol=0.1)
+    assert w.array.dtype == NP[dtype] and b.array.dtype == NP[dtype]
+    assert np.allclose(w.array.ravel(), [1.5, -2.0, 0.5], atol=0.1)
 
 
 def test_training_a_linear_module_matches_torch():
@@ -607,7 +607,7 @@ def test_training_a_linear_module_matches_torch():
     th_m = torch.nn.Linear(3, 1)
     lw_m = lw.nn.Linear(3, 1)
     for name, q in th_m.named_parameters():
-        getattr(lw_m, name).data[...] = q.detach().numpy()
+        getattr(lw_m, name).array[...] = q.detach().numpy()
     lo = lw.optim.AdamW(lw_m.named_parameters(), lr=0.05, amsgrad=True)
     to = torch.optim.AdamW(th_m.named_parameters(), lr=0.05, amsgrad=True)
     assert lo.param_groups[0]["param_names"] == to.param_groups[0]["param_names"] == ["weight", "bias"]

@@ -35,7 +35,7 @@ def test_fit_learns_and_returns_history():
 
 def test_nan_loss_stops_training_with_the_step():
     data = blobs(64)
-    data.tensors[0].data[5, 0] = np.nan
+    data.tensors[0].array[5, 0] = np.nan
     model = lw.nn.Linear(2, 3)
     with pytest.raises(NonFiniteLossError, match=r"step 1 \(epoch 1\): the loss is nan"):
         fit(model, DataLoader(data, batch_size=64), lw.optim.SGD(model.parameters()), 1, log=None,

@@ -17,7 +17,7 @@ def _grads(parameters):
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     """The norm of all the tensors taken together, as if concatenated into one vector."""
     norm_type = float(norm_type)
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     if not arrays:
         return Tensor._wrap(np.asarray(0.0, np.float32))
     dtype = arrays[0].dtype
@@ -46,7 +46,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = float(max_norm) / (float(total.item()) + 1e-6)
     if coef < 1.0:
         for g in grads:
-            g.data *= g.data.dtype.type(coef)
+            g.array *= g.array.dtype.type(coef)
     return total
 
 
@@ -54,4 +54,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into [−clip_value, clip_value]."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        np.clip(g.array, -clip_value, clip_value, out=g.array)

@@ -21,6 +21,6 @@ def vector_to_parameters(vec, parameters):
     i = 0
     for p in params:
         n = p.numel()
-        p.data[...] = vec.data[i:i + n].reshape(p.data.shape)
+        p.array[...] = vec.array[i:i + n].reshape(p.array.shape)
         p._version[0] += 1
         i += n

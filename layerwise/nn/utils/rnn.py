@@ -28,7 +28,7 @@ __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_
 def _int_array(t):
     if t is None:
         return None
-    return np.asarray(t.data if isinstance(t, Tensor) else t).astype(np.int64, copy=False)
+    return np.asarray(t.array if isinstance(t, Tensor) else t).astype(np.int64, copy=False)
 
 
 def _index_tensor(a):
@@ -94,9 +94,9 @@ class PackedSequence(_Fields):
 
 def _lengths_array(lengths, name):
     if isinstance(lengths, Tensor):
-        if lengths.data.dtype.kind not in "iu":
+        if lengths.array.dtype.kind not in "iu":
             raise TypeError(f"{name}: lengths must be integers, got a {lengths.dtype} tensor")
-        arr = lengths.data
+        arr = lengths.array
     else:
         arr = np.asarray(lengths)
         if arr.size and arr.dtype.kind not in "iu":
