@@ -12,8 +12,9 @@ Which names are public:
 
 * a module with ``__all__``: exactly those names;
 * otherwise: names without a leading underscore bound to a class or function defined in the
-  module or below it (a package such as ``layerwise.nn`` re-exports its submodules'), or to a
-  function defined in a sibling module (``layerwise.nn.functional`` re-exports
+  module or below it (a package such as ``layerwise.nn`` re-exports its submodules'), or
+  declared in the ``__all__`` of one of its submodules (``layerwise.nn.parameter`` declares
+  ``Parameter``, defined in the Tensor core), or to a function defined in a sibling module (``layerwise.nn.functional`` re-exports
   ``layerwise.nn.pooling``'s functions), plus layerwise dtypes and generators (constants).
   Helpers imported from elsewhere (``numpy``, ``Tensor`` inside ``functional``,
   ``get_generator`` inside ``init``, ``Progress`` inside ``trainer``) are left out;
@@ -109,9 +110,19 @@ def public_names(module):
                 names.append(name)
             elif inspect.isclass(obj) or inspect.isroutine(obj):
                 if (_defined_under(obj, module.__name__)
-                        or (not package and inspect.isroutine(obj) and _defined_under(obj, parent))):
+                        or (not package and inspect.isroutine(obj) and _defined_under(obj, parent))
+                        or (package and _declared_by_submodule(module, name, obj))):
                     names.append(name)
     return [n for n in names if not isinstance(getattr(module, n), types.ModuleType)]
+
+
+def _declared_by_submodule(package, name, obj):
+    """Whether a submodule of ``package`` lists ``name`` in its ``__all__`` for this very
+    object: how a package re-exports what lives elsewhere (``layerwise.nn.parameter``
+    declares ``Parameter``, which lives in the Tensor core)."""
+    prefix = package.__name__ + "."
+    return any(name in getattr(m, "__all__", ()) and getattr(m, name, None) is obj
+               for key, m in list(sys.modules.items()) if key.startswith(prefix) and m is not None)
 
 
 def _strip_annotations(sig):

@@ -1,4 +1,4 @@
-"""The Tensor: a NumPy array plus what autograd needs to differentiate through it.
+"""The Tensor: an array plus what autograd needs to differentiate through it.
 
 A tensor produced by a differentiable op remembers that op (``grad_fn``) and
 which of its outputs it is; ``backward()`` walks those links in reverse
@@ -9,15 +9,14 @@ arguments, apply torch's type promotion (``dtypes.result_type``) and dispatch.
 from __future__ import annotations
 
 import builtins
-import numbers
 
 import numpy as np
 
-from . import dtypes as _dt
-from .autograd import engine as _engine
-from .autograd import grad_mode
-from .backend import xp
-from .device import CPU, as_device
+from .. import dtypes as _dt
+from ..autograd import engine as _engine
+from ..autograd import grad_mode
+from ..device import CPU, as_device
+from .format import format_tensor
 
 
 class Size(tuple):
@@ -202,7 +201,7 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self):
-        return _format(self)
+        return format_tensor(self)
 
     def __format__(self, spec):
         if self.ndim == 0:
@@ -244,7 +243,7 @@ class Tensor:
     def _cast(self, d: _dt.dtype) -> "Tensor":
         if self.array.dtype == d.np:
             return self
-        from .ops.elementwise import Cast
+        from ..ops.elementwise import Cast
         if d.is_floating_point and self.requires_grad:
             return Cast.apply(self, dtype=d.np)
         return Tensor._wrap(self.array.astype(d.np))
@@ -408,7 +407,7 @@ class Tensor:
     def _rebase_base(self):
         """self (a view) was just changed in place under autograd: make its base's graph
         ``ViewScatter(old base, new view)`` and go on up the chain of views."""
-        from .ops.shape import ViewScatter
+        from ..ops.shape import ViewScatter
         base, op, options, _ = self._view_of
         positions = op().forward(np.arange(base.array.size).reshape(base.array.shape), **options)
         old = Tensor._wrap(base.array)
@@ -444,7 +443,8 @@ class Tensor:
 
     def copy_(self, src):
         """Write ``src`` (broadcast, cast to self's dtype) into self; differentiable in src."""
-        from .ops.elementwise import Overwrite
+        from ..ops.elementwise import Overwrite
+        from .creation import tensor
         src = src if isinstance(src, Tensor) else tensor(src)
         try:
             np.broadcast_to(src.array, self.array.shape)
@@ -454,7 +454,7 @@ class Tensor:
         return self._inplace(lambda a, s: Overwrite.apply(a, s._cast(a.dtype)), src)
 
     def fill_(self, value):
-        from .ops.elementwise import Overwrite
+        from ..ops.elementwise import Overwrite
         if isinstance(value, Tensor):
             if value.ndim:
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
@@ -481,11 +481,11 @@ class Tensor:
         return self
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        from .random import get_generator
+        from ..random import get_generator
         return self._fill_random(get_generator(generator).uniform(a, b, self.array.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        from .random import get_generator
+        from ..random import get_generator
         return self._fill_random(get_generator(generator).normal(mean, std, self.array.shape))
 
     def __setitem__(self, index, value):
@@ -493,7 +493,7 @@ class Tensor:
         value = value if isinstance(value, Tensor) else Tensor._wrap(
             np.asarray(value.item() if hasattr(value, "item") and not isinstance(value, np.ndarray)
                        else value, self.array.dtype))
-        from .ops.shape import IndexPut
+        from ..ops.shape import IndexPut
         try:
             self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
         except (IndexError, ValueError) as e:
@@ -502,18 +502,23 @@ class Tensor:
 
     # ------------------------------------------------------------------ new tensors
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
         return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
         return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
         return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import empty
         return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
@@ -542,247 +547,3 @@ def _normalize_index(index, t):
             raise IndexError(f"tensors used as indices must be long, int or bool tensors, got {i.dtype}")
         out.append(i)
     return tuple(out)
-
-
-def _float_formatter(a):
-    """torch's float printing rule: integral values as "3.", else 4 decimals; scientific
-    notation (4 decimals) when max/min of the non-zero magnitudes > 1000, max > 1e8, or (for
-    non-integral values) min < 1e-4.  Every element is padded to the widest one."""
-    vals = a[np.isfinite(a) & (a != 0)].astype(np.float64)
-    finite = np.abs(vals)
-    integral = bool(np.all(vals == np.ceil(vals)))
-    sci = False
-    if finite.size:
-        lo, hi = finite.min(), finite.max()
-        sci = hi / lo > 1000.0 or hi > 1e8 or (not integral and lo < 1e-4)
-
-    def fmt(v):
-        if not np.isfinite(v):
-            return str(v)                     # nan, inf, -inf
-        if sci:
-            return f"{v:.4e}"
-        return f"{v:.0f}." if integral else f"{v:.4f}"
-    width = max((len(fmt(v)) for v in vals), default=0)     # as torch: finite non-zeros only
-    return lambda v: fmt(v).rjust(width)
-
-
-def _format(t: Tensor) -> str:
-    a = t.array
-    prefix = "tensor("
-    if a.dtype.kind == "f" and a.size:
-        shown = a
-        if a.size > 1000:           # the width only depends on the elements that are printed
-            shown = np.concatenate([a.reshape(-1)[:3], a.reshape(-1)[-3:]])
-        opts = {"formatter": {"float_kind": _float_formatter(shown)}}
-        if a.ndim == 0:
-            return _add_suffixes(prefix + opts["formatter"]["float_kind"](a.item()).strip(), t)
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
-                               max_line_width=80, **opts)
-    else:
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
-                               max_line_width=80)
-    if a.size == 0:
-        body = "[]"
-    return _add_suffixes(prefix + body, t)
-
-
-def _add_suffixes(text: str, t: Tensor) -> str:
-    """Append ", dtype=..." etc. as torch does: on a new line when the last one would pass 80."""
-    parts = [text]
-    last = len(text) - text.rfind("\n") + 1
-    for suffix in _extras(t):
-        if last + len(suffix) + 2 > 80:
-            parts.append(",\n" + " " * len("tensor(") + suffix)
-            last = len("tensor(") + len(suffix)
-        else:
-            parts.append(", " + suffix)
-            last += len(suffix) + 2
-    return "".join(parts) + ")"
-
-
-def _extras(t: Tensor) -> list:
-    a = t.array
-    extras = []
-    if a.size == 0 and a.ndim != 1:
-        extras.append(f"size={tuple(a.shape)}")
-    default = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64), "b": np.dtype(bool)}
-    if a.dtype != default.get(a.dtype.kind):
-        extras.append(f"dtype={t.dtype!r}")
-    if t._node is not None:
-        extras.append(f"grad_fn={t._node!r}")
-    elif t.requires_grad:
-        extras.append("requires_grad=True")
-    return extras
-
-
-# ---------------------------------------------------------------------- creation
-def _infer_dtype(data):
-    """torch's dtype for Python data: bool → bool, int → int64, float → default float."""
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        return _dt.as_dtype(data.dtype)
-    arr = np.asarray(data)
-    if arr.dtype.kind == "b":
-        return _dt.bool_
-    if arr.dtype.kind in "iu":
-        return _dt.int64
-    if arr.dtype.kind == "f":
-        return _dt.get_default_dtype()
-    if arr.dtype.kind == "O" or arr.size == 0:
-        return _dt.get_default_dtype()
-    raise TypeError(f"tensor: can't build a tensor from data of type {arr.dtype}")
-
-
-def _from_tensors(data):
-    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
-        return [_from_tensors(d) for d in data]
-    if isinstance(data, Tensor):
-        return data.array
-    return data
-
-
-def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (dtype inferred as torch does)."""
-    as_device(device)
-    if isinstance(data, Tensor):
-        data = data.array
-    data = _from_tensors(data)
-    d = _dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
-    return Tensor._wrap(np.array(data, dtype=d.np), requires_grad=requires_grad)
-
-
-def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like ``tensor`` but shares memory with a NumPy array or tensor when it can."""
-    as_device(device)
-    if isinstance(data, Tensor):
-        return data if dtype is None else data.to(dtype)
-    if isinstance(data, np.ndarray):
-        d = _dt.as_dtype(dtype) if dtype is not None else _dt.as_dtype(data.dtype)
-        return Tensor._wrap(np.asarray(data, dtype=d.np))
-    return tensor(data, dtype=dtype)
-
-
-def from_numpy(arr: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``arr`` (changes show in both)."""
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray, got {type(arr).__name__}")
-    _dt.as_dtype(arr.dtype)
-    return Tensor._wrap(arr)
-
-
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
-        size = tuple(size[0])
-    for s in size:
-        if not isinstance(s, (builtins.int, np.integer)) or s < 0:
-            raise ValueError(f"size must be a sequence of non-negative ints, got {size}")
-    return tuple(builtins.int(s) for s in size)
-
-
-def _creator(fill):
-    def make(*size, dtype=None, device=None, requires_grad=False, out=None):
-        as_device(device)
-        d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-        return Tensor._wrap(fill(_size(size), d.np), requires_grad=requires_grad)
-    return make
-
-
-zeros = _creator(np.zeros)
-ones = _creator(np.ones)
-empty = _creator(np.empty)
-zeros.__doc__ = "A tensor of zeros of the given size (default dtype float32)."
-ones.__doc__ = "A tensor of ones of the given size (default dtype float32)."
-empty.__doc__ = "An uninitialised tensor of the given size."
-
-
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    as_device(device)
-    d = _dt.as_dtype(dtype) if dtype is not None else _infer_dtype(fill_value)
-    return Tensor._wrap(np.full(_size((size,) if isinstance(size, builtins.int) else tuple(size)),
-                                fill_value, d.np), requires_grad=requires_grad)
-
-
-def _like(maker):
-    def like(t, *, dtype=None, device=None, requires_grad=False):
-        return maker(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
-    return like
-
-
-zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
-
-
-def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device,
-                requires_grad=requires_grad)
-
-
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Values from start to end (exclusive): int64 for integer arguments, float32 otherwise."""
-    as_device(device)
-    if end is None:
-        start, end = 0, start
-    if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
-    all_int = all(isinstance(v, (builtins.int, np.integer)) for v in (start, end, step))
-    d = _dt.as_dtype(dtype) if dtype is not None else (_dt.int64 if all_int else _dt.get_default_dtype())
-    n = builtins.max(builtins.int(np.ceil((end - start) / step)), 0)
-    arr = (start + step * np.arange(n, dtype=np.float64)) if not all_int else np.arange(start, end, step)
-    return Tensor._wrap(arr.astype(d.np), requires_grad=requires_grad)
-
-
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    as_device(device)
-    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return Tensor._wrap(np.linspace(start, end, steps).astype(d.np), requires_grad=requires_grad)
-
-
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    as_device(device)
-    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    return Tensor._wrap(np.eye(n, m, dtype=d.np), requires_grad=requires_grad)
-
-
-def _random(draw):
-    def make(*size, generator=None, dtype=None, device=None, requires_grad=False):
-        from .random import get_generator
-        as_device(device)
-        d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-        return Tensor._wrap(draw(get_generator(generator), _size(size)).astype(d.np),
-                            requires_grad=requires_grad)
-    return make
-
-
-rand = _random(lambda g, s: g.random(s))
-randn = _random(lambda g, s: g.standard_normal(s))
-rand.__doc__ = "Uniform samples on [0, 1)."
-randn.__doc__ = "Standard normal samples."
-
-
-def rand_like(t, *, dtype=None, generator=None):
-    return rand(*t.shape, dtype=dtype or t.dtype, generator=generator)
-
-
-def randn_like(t, *, dtype=None, generator=None):
-    return randn(*t.shape, dtype=dtype or t.dtype, generator=generator)
-
-
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
-    from .random import get_generator
-    as_device(device)
-    if size is None and isinstance(high, (tuple, list, Size)):
-        low, high, size = 0, low, high             # randint(high, size)
-    if high is None:
-        low, high = 0, low
-    if size is None:
-        raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
-    d = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
-    return Tensor._wrap(get_generator(generator).integers(low, high, _size((size,) if isinstance(size, builtins.int) else tuple(size))).astype(d.np))
-
-
-def randperm(n, *, generator=None, dtype=None, device=None) -> Tensor:
-    from .random import get_generator
-    as_device(device)
-    d = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
-    return Tensor._wrap(get_generator(generator).permutation(n).astype(d.np))
-
-
-from . import _tensor_ops  # noqa: E402,F401  (attaches the math methods to Tensor)
