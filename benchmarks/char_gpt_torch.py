@@ -1,14 +1,15 @@
-"""The character GPT of layerwise/models/gpt.py (examples/char_gpt.py) written in torch: the reference run.
+"""The character GPT of layerwise/models/gpt.py (examples/char_gpt.py) run in torch: the reference run.
 
     python -m benchmarks.char_gpt_torch --iters 2000          # the baseline, torch side
     python -m benchmarks.char_gpt_torch --iters 2000 --also-layerwise
 
-The torch model has layerwise's parameter names and starts from layerwise's initial weights
-(``layerwise.models.gpt.init_model(cfg)``'s state_dict, loaded into it), and training replays the
-very same run: the batches come from ``char_gpt.get_batch`` with a NumPy generator seeded
-``cfg.seed`` (independent of either library), the same AdamW groups, learning-rate schedule,
-clipping and fixed validation set.  So the two runs differ only in the libraries' arithmetic,
-and their losses can be compared step by step.
+The torch model is the same code, ``build_gpt(torch, cfg)``, so it has layerwise's parameter
+names; it starts from layerwise's initial weights (``layerwise.models.gpt.init_model(cfg)``'s
+state_dict, loaded into it), and training replays the very same run with the same loop
+(``gpt.train_loop(torch, ...)``): the batches come from ``gpt.get_batch`` with a NumPy
+generator seeded ``cfg.seed`` (independent of either library), the same AdamW groups,
+learning-rate schedule, clipping and fixed validation set.  So the two runs differ only in the
+libraries' arithmetic, and their losses can be compared step by step.
 """
 from __future__ import annotations
 
@@ -16,101 +17,15 @@ import argparse
 import dataclasses
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from layerwise.models import gpt as cg  # noqa: E402
-
-
-class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.resid_dropout = nn.Dropout(cfg.dropout)
-        self.n_head, self.dropout = cfg.n_head, cfg.dropout
-
-    def forward(self, x):
-        B, T, C = x.size()
-        q, k, v = self.c_attn(x).split(C, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                           is_causal=True)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
-
-
-class MHASelfAttention(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(cfg.n_embd, cfg.n_head, dropout=cfg.dropout,
-                                          bias=cfg.bias, batch_first=True)
-        self.resid_dropout = nn.Dropout(cfg.dropout)
-
-    def forward(self, x):
-        T = x.size(1)
-        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
-        return self.resid_dropout(self.attn(x, x, x, attn_mask=mask, need_weights=False,
-                                            is_causal=True)[0])
-
-
-class MLP(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.dropout = nn.Dropout(cfg.dropout)
-
-    def forward(self, x):
-        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
-
-
-class Block(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.attn = CausalSelfAttention(cfg) if cfg.attention == "sdpa" else MHASelfAttention(cfg)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
-
-
-class GPT(nn.Module):
-    """Weights are not initialised here: they are copied from layerwise (``from_layerwise``)."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.config = cfg
-        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
-        self.drop = nn.Dropout(cfg.dropout)
-        self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
-        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight                           # weight tying
-        self.register_buffer("pos", torch.arange(cfg.block_size), persistent=False)
-
-    def forward(self, idx, targets=None):
-        B, T = idx.size()
-        x = self.drop(self.wte(idx) + self.wpe(self.pos[:T]))
-        for block in self.h:
-            x = block(x)
-        logits = self.lm_head(self.ln_f(x))
-        if targets is None:
-            return logits
-        return logits, F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 
 def from_layerwise(cfg, lw_model=None):
     """The torch GPT holding layerwise's initial weights for ``cfg`` (cfg.seed), or those of
     ``lw_model``."""
     lw_model = lw_model if lw_model is not None else cg.init_model(cfg)
-    model = GPT(cfg)
+    model = cg.build_gpt(torch, cfg)
     state = {k: torch.from_numpy(v.numpy().copy()) for k, v in lw_model.state_dict().items()}
     model.load_state_dict(state)
     return model
@@ -118,7 +33,7 @@ def from_layerwise(cfg, lw_model=None):
 
 def run(cfg=None, iters=None, data=None, log=print):
     """Train the torch GPT for ``iters`` iterations (default cfg.max_iters) from layerwise's
-    initial weights on the shared batch sequence; returns ``char_gpt.train_loop``'s result
+    initial weights on the shared batch sequence; returns ``gpt.train_loop``'s result
     (per-step losses, ``val_loss``, ``train_time``, ``eval_time``)."""
     cfg = cg._config(cfg)
     train_data, val_data, tok = data if data is not None else cg.load_data(cfg.data)

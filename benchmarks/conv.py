@@ -50,13 +50,13 @@ def _cnn_step(lib, build, batch=64):
 
 @workload("mnist_cnn_train_step", "classic MNIST CNN (conv32-conv64-pool-fc128), batch 64: fwd, CE, bwd, SGD")
 def mnist_cnn_train_step(lib):
-    from layerwise.zoo import mnist_cnn
+    from layerwise.models.zoo import mnist_cnn
     return _cnn_step(lib, lambda m: mnist_cnn(m))
 
 
 @workload("lenet5_train_step", "LeNet-5 on 28x28, batch 64: fwd, CE, bwd, SGD")
 def lenet5_train_step(lib):
-    from layerwise.zoo import lenet5
+    from layerwise.models.zoo import lenet5
     return _cnn_step(lib, lambda m: lenet5(m))
 
 

@@ -4,7 +4,7 @@
     python examples/mnist_cnn.py --model lenet5 --epochs 8
     python examples/mnist_cnn.py --download                              # fetch MNIST to the cache
 
-Models come from ``layerwise.zoo``: ``mnist-small-cnn`` (default: two 3×3 conv
+Models come from ``layerwise.models.zoo``: ``mnist-small-cnn`` (default: two 3×3 conv
 blocks, 421,642 parameters), ``lenet5`` and the classic ``mnist-cnn``.  Prints
 the summary, a progress bar and per-epoch test accuracy; writes the final
 checkpoint and the history to ``--out``.
@@ -20,7 +20,7 @@ import layerwise as lw
 from layerwise.data import DataLoader, Subset
 from layerwise.data.datasets import MNIST
 from layerwise.tools.trainer import fit
-from layerwise.zoo import MODELS
+from layerwise.models.zoo import MODELS
 
 
 def main(argv=None, log=print):
@@ -50,19 +50,9 @@ def main(argv=None, log=print):
     sched = lw.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, epochs=a.epochs,
                                              steps_per_epoch=len(loader))
 
-    class PerStep:            # OneCycleLR steps every batch: wrap opt.step
-        def __init__(self, opt, sched):
-            self.opt, self.sched = opt, sched
-
-        def zero_grad(self):
-            self.opt.zero_grad()
-
-        def step(self):
-            self.opt.step()
-            self.sched.step()
-
     start = time.perf_counter()
-    history = fit(model, loader, PerStep(opt, sched), a.epochs, test_loader=test_loader, log=log)
+    history = fit(model, loader, opt, a.epochs, test_loader=test_loader, scheduler=sched,
+                  scheduler_interval="step", log=log)         # OneCycleLR steps every batch
     seconds = time.perf_counter() - start
     os.makedirs(a.out, exist_ok=True)
     lw.save(model.state_dict(), os.path.join(a.out, f"{a.model}.safetensors"))

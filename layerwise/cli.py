@@ -30,13 +30,8 @@ IMAGE_MODELS = {            # name: (dataset, default epochs, default lr)
 TEXT_MODELS = {"char-lstm", "char-gpt"}
 
 
-def _text_models():
-    from . import charmodels
-    return charmodels
-
-
 def _all_model_names():
-    from .zoo import MODELS
+    from .models.zoo import MODELS
     return sorted(set(MODELS) | set(IMAGE_MODELS) | TEXT_MODELS)
 
 
@@ -70,26 +65,24 @@ def _image_data(name, data_dir, batch_size, seed, download):
 
 def cmd_train(args):
     if args.model in TEXT_MODELS:
-        return _text_models().train_command(args)
+        return _train_text_model(args)
     if args.model not in IMAGE_MODELS:
         raise UserError(f"unknown model {args.model!r}; choose one of: "
                         + ", ".join(sorted(set(IMAGE_MODELS) | TEXT_MODELS)))
     import layerwise as lw
     from .io import load_training_checkpoint, save_training_checkpoint
+    from .models.zoo import MODELS
     from .tools.metrics import MetricsLog
-    from .tools.progress import Progress
-    from .tools.trainer import check_finite, evaluate
-    from .zoo import MODELS
+    from .tools.trainer import fit
 
     if args.resume and not Path(args.resume).is_file():
         raise UserError(f"--resume {args.resume}: no such checkpoint file")
     _, default_epochs, default_lr = IMAGE_MODELS[args.model]
     epochs = args.epochs or default_epochs
-    lr = args.lr or default_lr
     lw.manual_seed(args.seed)
     loader, test_loader = _image_data(args.model, args.data, args.batch_size, args.seed, args.download)
     model = MODELS[args.model][0]()
-    opt = lw.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    opt = lw.optim.AdamW(model.parameters(), lr=args.lr or default_lr, weight_decay=1e-4)
     out = Path(args.out or f"runs/{args.model}")
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.safetensors"
@@ -99,43 +92,38 @@ def cmd_train(args):
         step, start_epoch = info["step"], info["epoch"]
         print(f"resumed from {args.resume} at step {step} (epoch {start_epoch})")
     log = MetricsLog(out / "metrics.jsonl", overwrite=not args.resume)
-    done = False
-    for epoch in range(start_epoch, epochs + 1):
-        with Progress(total=len(loader), desc=f"epoch {epoch}/{epochs}") as bar:
-            for x, y in loader:
-                outp = model(x)
-                loss = lw.nn.functional.cross_entropy(outp, y)
-                value = loss.item()
-                step += 1
-                check_finite(value, step, epoch)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                bar.update(len(y), loss=value, correct=int((outp.argmax(dim=1) == y).sum().item()))
-                log.log({"step": step, "epoch": epoch, "loss": value})
-                if args.checkpoint_every and step % args.checkpoint_every == 0:
-                    save_training_checkpoint(ckpt_path, model=model, optimizer=opt, loader=loader,
-                                             step=step, epoch=epoch)
-                if args.steps and step >= args.steps:
-                    done = True
-                    break
-        test_loss, test_acc = evaluate(model, test_loader)
-        log.log({"step": step, "epoch": epoch, "test_loss": test_loss, "test_acc": test_acc})
-        print(f"epoch {epoch}: train loss {bar.loss:.4f}, test loss {test_loss:.4f}, "
-              f"test accuracy {test_acc:.2%}")
-        save_training_checkpoint(ckpt_path, model=model, optimizer=opt, loader=loader, step=step,
-                                 epoch=epoch if done else epoch + 1)
-        if done:
-            break
+    done = {"step": step}
+
+    def save(epoch):
+        save_training_checkpoint(ckpt_path, model=model, optimizer=opt, loader=loader,
+                                 step=done["step"], epoch=epoch)
+
+    def on_step(step, loss, epoch):
+        done["step"] = step
+        log.log({"step": step, "epoch": epoch, "loss": loss})
+        if args.checkpoint_every and step % args.checkpoint_every == 0:
+            save(epoch)
+
+    def on_epoch_end(epoch, history):
+        test_loss, test_acc = history["test_loss"][-1], history["test_acc"][-1]
+        log.log({"step": done["step"], "epoch": epoch, "test_loss": test_loss, "test_acc": test_acc})
+        print(f"epoch {epoch}: train loss {history['train_loss'][-1]:.4f}, test loss "
+              f"{test_loss:.4f}, test accuracy {test_acc:.2%}")
+        finished = bool(args.steps) and done["step"] >= args.steps
+        save(epoch if finished else epoch + 1)
+
+    fit(model, loader, opt, epochs, test_loader=test_loader, log=None, on_step=on_step,
+        on_epoch_end=on_epoch_end, start_epoch=start_epoch, start_step=step,
+        max_steps=args.steps or None)
     print(f"wrote {ckpt_path} and {out / 'metrics.jsonl'}")
     return 0
 
 
 def cmd_summary(args):
+    from .models.zoo import MODELS
     from .tools.summary import summary
-    from .zoo import MODELS
     if args.model in TEXT_MODELS:
-        model, input_size, dtypes = _text_models().summary_model(args.model)
+        model, input_size, dtypes = _text_summary_model(args.model)
         summary(model, input_size=input_size, dtypes=dtypes)
         return 0
     if args.model not in MODELS:
@@ -148,7 +136,7 @@ def cmd_summary(args):
 def cmd_generate(args):
     if not Path(args.checkpoint).is_file():
         raise UserError(f"{args.checkpoint}: no such checkpoint file")
-    return _text_models().generate_command(args)
+    return _generate(args)
 
 
 def cmd_bench(args):
@@ -162,6 +150,88 @@ def cmd_bench(args):
         raise UserError(f"--vs {args.vs}: only 'torch' is supported")
     run(only=args.only, threads=args.threads, repeats=args.repeats, vs_torch=args.vs == "torch")
     return 0
+
+
+# ----------------------------------------------------------------------------- character models
+def _train_text_model(args):
+    if args.data is not None and not Path(args.data).exists():
+        raise UserError(f"--data {args.data}: no such folder (it should hold Tiny Shakespeare's input.txt)")
+    if args.resume and not Path(args.resume).is_file():
+        raise UserError(f"--resume {args.resume}: no such checkpoint file")
+    out = args.out or f"runs/{args.model}"
+    try:
+        if args.model == "char-gpt":
+            res = _train_gpt(args, out)
+        else:
+            res = _train_lstm(args, out)
+    except FileNotFoundError as e:
+        raise UserError(str(e).splitlines()[0] + " Pass --data DIR (the folder with input.txt) or "
+                        "--download.") from None
+    print(f"validation loss {res['val_loss']:.4f} nats/char; wrote {res['checkpoint']}")
+    return 0
+
+
+def _train_lstm(args, out):
+    from .models import charlstm
+    try:
+        return charlstm.train(data=args.data, download=args.download, out=out, seed=args.seed,
+                              resume=args.resume, eval_every=min(500, args.steps or 500),
+                              eval_batches=20 if args.steps else 200, steps=args.steps,
+                              lr=args.lr, batch_size=args.batch_size if args.batch_size != 64 else None)
+    except ValueError as e:
+        if args.resume and str(e).startswith(str(args.resume)):
+            raise UserError(str(e)) from None
+        raise
+
+
+def _train_gpt(args, out):
+    """``layerwise train char-gpt``: the baseline GPT of layerwise.models.gpt."""
+    from .data.text import TinyShakespeare
+    from .models import gpt
+    if args.data is None and args.download:
+        TinyShakespeare(None, download=True)
+    cfg = gpt.GPTConfig(max_iters=args.steps or gpt.GPTConfig.max_iters,
+                        lr=args.lr or gpt.GPTConfig.lr, seed=args.seed, data=args.data, out=out,
+                        eval_batches=20 if args.steps else gpt.GPTConfig.eval_batches,
+                        batch_size=args.batch_size if args.batch_size != 64 else gpt.GPTConfig.batch_size,
+                        checkpoint_interval=args.checkpoint_every)
+    try:
+        res = gpt.train(cfg, resume=args.resume)
+    except ValueError as e:
+        if args.resume and str(e).startswith(str(args.resume)):
+            raise UserError(str(e)) from None
+        raise
+    return {"val_loss": res["val_loss"], "checkpoint": res["checkpoint"]}
+
+
+def _generate(args):
+    from .models.charlstm import load_for_generation, sample
+    from .random import Generator
+    try:
+        model, tok, block_size = load_for_generation(args.checkpoint)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    unknown = sorted(set(args.prompt) - set(tok.chars))
+    if unknown:
+        raise UserError(f"the prompt has characters the model never saw: {''.join(unknown)!r}")
+    if args.temperature <= 0:
+        raise UserError(f"--temperature must be > 0, got {args.temperature}")
+    text = sample(model, tok, args.prompt, args.length, args.temperature, args.top_k,
+                  Generator().manual_seed(args.seed), block_size=block_size)
+    print(text)
+    return 0
+
+
+def _text_summary_model(kind):
+    """(model, input size, dtypes) for ``layerwise summary char-lstm|char-gpt``."""
+    import layerwise as lw
+    if kind == "char-gpt":
+        from .models import gpt
+        cfg = gpt.GPTConfig()
+        return gpt.build_gpt(lw, cfg), (1, cfg.block_size), [lw.int64]
+    from .models import charlstm
+    cfg = charlstm.LSTM_DEFAULTS
+    return charlstm.build(65, cfg), (1, cfg["block_size"]), [lw.int64]
 
 
 # ----------------------------------------------------------------------------- parser

@@ -19,7 +19,7 @@ import layerwise as lw
 from layerwise.data import DataLoader
 from layerwise.data.datasets import Digits
 from layerwise.tools.trainer import fit
-from layerwise.zoo import digits_cnn
+from layerwise.models.zoo import digits_cnn
 
 
 def main(argv=None, log=print):

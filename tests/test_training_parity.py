@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 import layerwise as lw
-from layerwise.charmodels import CharLSTM
+from layerwise.models.charlstm import CharLSTM
 from parity import copy_torch_params
 
 

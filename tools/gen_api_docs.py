@@ -54,9 +54,12 @@ SECTIONS = [
     "layerwise.io",
     "layerwise.tools",
     "layerwise.tools.trainer",
+    "layerwise.tools.schedules",
     "layerwise.tools.plots",
     "layerwise.tools.tensorboard",
-    "layerwise.zoo",
+    "layerwise.models.zoo",
+    "layerwise.models.charlstm",
+    "layerwise.models.gpt",
 ]
 
 SKIP_METHODS = {"extra_repr"}          # present on every layer, says nothing new

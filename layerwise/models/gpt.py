@@ -35,15 +35,19 @@ ends exactly where the uninterrupted run would have.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import functools
+import itertools
 import math
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 
 import layerwise as lw
+from layerwise.tools.schedules import warmup_cosine
+from layerwise.tools.trainer import train_steps
 
 ROOT = Path(__file__).resolve().parents[2]     # the source checkout, when run from one
 
@@ -105,14 +109,47 @@ def build_gpt(lib, cfg=None):
     LayerNorms 1/0.  ``model(idx)`` → logits (B, T, vocab); ``model(idx, targets)`` →
     (logits, mean cross-entropy)."""
     cfg = _config(cfg)
-    nn, F = lib.nn, lib.nn.functional
+    _check_config(cfg)
+    model = _gpt_classes(lib).GPT(cfg)
+    _init_gpt2(lib.nn.init, model, cfg)
+    return model
+
+
+def _check_config(cfg):
     if cfg.n_embd % cfg.n_head:
         raise ValueError(f"build_gpt: n_embd {cfg.n_embd} must be divisible by n_head {cfg.n_head}")
     if cfg.attention not in ("sdpa", "mha"):
         raise ValueError(f"build_gpt: attention must be 'sdpa' or 'mha', got {cfg.attention!r}")
 
+
+def _init_gpt2(init, model, cfg, std=0.02):
+    """GPT-2's initialisation: biases 0, LayerNorm weights 1, residual projections
+    N(0, std/√(2·n_layer)), every other weight N(0, std)."""
+    for name, p in model.named_parameters():
+        if name.endswith("bias"):
+            init.zeros_(p)
+        elif name.startswith("ln") or ".ln_" in name:
+            init.ones_(p)
+        elif name.endswith("c_proj.weight") or name.endswith("out_proj.weight"):
+            init.normal_(p, mean=0.0, std=std / math.sqrt(2 * cfg.n_layer))
+        else:
+            init.normal_(p, mean=0.0, std=std)
+
+
+@functools.lru_cache(maxsize=None)
+def _gpt_classes(lib):
+    """The GPT's module classes for ``lib`` (built once per library)."""
+    attention = {"sdpa": _causal_self_attention(lib), "mha": _mha_self_attention(lib)}
+    block = _block(lib, attention, _mlp(lib))
+    return types.SimpleNamespace(GPT=_gpt(lib, block), Block=block, MLP=block.MLP,
+                                 **{cls.__name__: cls for cls in attention.values()})
+
+
+def _causal_self_attention(lib):
+    nn, F = lib.nn, lib.nn.functional
+
     class CausalSelfAttention(nn.Module):
-        def __init__(self):
+        def __init__(self, cfg):
             super().__init__()
             self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
             self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
@@ -128,12 +165,17 @@ def build_gpt(lib, cfg=None):
                                                else 0.0, is_causal=True)
             y = y.transpose(1, 2).contiguous().view(B, T, C)
             return self.resid_dropout(self.c_proj(y))
+    return CausalSelfAttention
+
+
+def _mha_self_attention(lib):
+    nn = lib.nn
 
     class MHASelfAttention(nn.Module):
         """The same attention through nn.MultiheadAttention (parameters attn.in_proj_weight,
         attn.out_proj.weight instead of c_attn / c_proj)."""
 
-        def __init__(self):
+        def __init__(self, cfg):
             super().__init__()
             self.attn = nn.MultiheadAttention(cfg.n_embd, cfg.n_head, dropout=cfg.dropout,
                                               bias=cfg.bias, batch_first=True)
@@ -147,9 +189,14 @@ def build_gpt(lib, cfg=None):
             y = self.attn(x, x, x, attn_mask=self._masks[T], need_weights=False,
                           is_causal=True)[0]
             return self.resid_dropout(y)
+    return MHASelfAttention
+
+
+def _mlp(lib):
+    nn, F = lib.nn, lib.nn.functional
 
     class MLP(nn.Module):
-        def __init__(self):
+        def __init__(self, cfg):
             super().__init__()
             self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
             self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
@@ -157,57 +204,60 @@ def build_gpt(lib, cfg=None):
 
         def forward(self, x):
             return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+    return MLP
+
+
+def _block(lib, attention, mlp):
+    nn = lib.nn
 
     class Block(nn.Module):
-        def __init__(self):
+        """x + attn(ln_1(x)), then + mlp(ln_2(x)) (pre-norm)."""
+        MLP = mlp
+
+        def __init__(self, cfg):
             super().__init__()
             self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-            self.attn = CausalSelfAttention() if cfg.attention == "sdpa" else MHASelfAttention()
+            self.attn = attention[cfg.attention](cfg)
             self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
-            self.mlp = MLP()
+            self.mlp = mlp(cfg)
 
         def forward(self, x):
             x = x + self.attn(self.ln_1(x))
             return x + self.mlp(self.ln_2(x))
+    return Block
+
+
+def _gpt(lib, block):
+    nn, F = lib.nn, lib.nn.functional
 
     class GPT(nn.Module):
-        def __init__(self):
+        def __init__(self, cfg):
             super().__init__()
             self.config = cfg
             self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
             self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
             self.drop = nn.Dropout(cfg.dropout)
-            self.h = nn.ModuleList([Block() for _ in range(cfg.n_layer)])
+            self.h = nn.ModuleList([block(cfg) for _ in range(cfg.n_layer)])
             self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
             self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
             self.lm_head.weight = self.wte.weight                       # weight tying
             self.register_buffer("pos", lib.arange(cfg.block_size), persistent=False)
-            std = 0.02
-            for name, p in self.named_parameters():
-                if name.endswith("bias"):
-                    nn.init.zeros_(p)
-                elif name.startswith("ln") or ".ln_" in name:
-                    nn.init.ones_(p)
-                elif name.endswith("c_proj.weight") or name.endswith("out_proj.weight"):
-                    nn.init.normal_(p, mean=0.0, std=std / math.sqrt(2 * cfg.n_layer))
-                else:
-                    nn.init.normal_(p, mean=0.0, std=std)
 
         def forward(self, idx, targets=None):
+            cfg = self.config
             B, T = idx.shape
             if T > cfg.block_size:
                 raise ValueError(f"GPT: sequence of length {T} is longer than the context "
                                  f"block_size={cfg.block_size}")
             x = self.drop(self.wte(idx) + self.wpe(self.pos[:T]))
-            for block in self.h:
-                x = block(x)
+            for layer in self.h:
+                x = layer(x)
             logits = self.lm_head(self.ln_f(x))
             if targets is None:
                 return logits
             loss = F.cross_entropy(logits.view(B * T, cfg.vocab_size), targets.view(B * T))
             return logits, loss
-
-    return GPT()
+    return GPT
 
 
 def param_groups(model):
@@ -219,20 +269,19 @@ def param_groups(model):
 
 
 def make_optimizer(lib, model, cfg):
+    """lib's AdamW over ``param_groups(model)`` with cfg's lr, betas and weight decay."""
     decay, no_decay = param_groups(model)
     return lib.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                             {"params": no_decay, "weight_decay": 0.0}],
                            lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
-def lr_at(it, cfg):
-    """Linear warm-up to cfg.lr over warmup_iters, then cosine decay to min_lr at max_iters."""
-    if it < cfg.warmup_iters:
-        return cfg.lr * (it + 1) / (cfg.warmup_iters + 1)
-    if it >= cfg.max_iters:
-        return cfg.min_lr
-    ratio = (it - cfg.warmup_iters) / max(1, cfg.max_iters - cfg.warmup_iters)
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.lr - cfg.min_lr)
+def lr_schedule(lib, optimizer, cfg):
+    """Linear warm-up to cfg.lr over warmup_iters (lr·(it + 1)/(warmup_iters + 1)), then cosine
+    decay to min_lr at max_iters: a ``tools.schedules.warmup_cosine`` scheduler for lib."""
+    return warmup_cosine(lib, optimizer, warmup_steps=cfg.warmup_iters,
+                         total_steps=cfg.max_iters, min_lr=cfg.min_lr,
+                         warmup_divisor=cfg.warmup_iters + 1)
 
 
 # ============================================================================ data
@@ -284,76 +333,98 @@ class RunState:
     """Where a training run stands: what ``train_loop`` needs to go on from iteration ``step``
     exactly as if it had never stopped (the model's weights aside)."""
     optimizer: object              # the optimizer (its moments and step counts)
+    scheduler: object              # the learning-rate schedule (lr_schedule)
     batch_rng: np.random.Generator  # draws the training windows
     step: int = 0                  # iterations done
     losses: list = dataclasses.field(default_factory=list)       # training loss per iteration
     val_curve: list = dataclasses.field(default_factory=list)    # (iteration, validation loss)
 
 
+def new_run(lib, model, cfg):
+    """A RunState at iteration 0: the optimizer, its schedule, batches drawn from cfg.seed."""
+    opt = make_optimizer(lib, model, cfg)
+    return RunState(opt, lr_schedule(lib, opt, cfg), np.random.default_rng(cfg.seed))
+
+
+class _Clock:
+    """Wall and CPU time of a run, with the evaluations' share kept apart (CPU time is this
+    process's, which time-sharing on a busy machine does not inflate)."""
+
+    def __init__(self):
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.eval_wall = self.eval_cpu = 0.0
+
+    def timed_eval(self, fn, *args):
+        w, c = time.perf_counter(), time.process_time()
+        value = fn(*args)
+        self.eval_wall += time.perf_counter() - w
+        self.eval_cpu += time.process_time() - c
+        return value
+
+    def train_wall(self):
+        return time.perf_counter() - self.wall0 - self.eval_wall
+
+    def train_cpu(self):
+        return time.process_time() - self.cpu0 - self.eval_cpu
+
+
 def train_loop(lib, model, cfg, train_data, val_batches, iters=None, log=print, on_step=None,
                state=None, on_checkpoint=None):
     """Train ``model`` (either library) up to iteration ``iters`` (default cfg.max_iters) on
-    the batches drawn from cfg.seed; returns a dict with the per-step losses, the final
-    validation loss, and the wall and CPU times of training and evaluation (separately; CPU
-    time is this process's, which time-sharing on a busy machine does not inflate).
+    the batches drawn from cfg.seed, with ``tools.trainer.train_steps``; returns a dict with
+    the per-step losses, the final validation loss, and the wall and CPU times of training and
+    evaluation (separately).
 
     ``state`` (a RunState) continues a run from its ``step``; by default a new one starts.
-    ``on_checkpoint(state)`` is called every cfg.checkpoint_interval iterations."""
+    ``on_step(it, loss)`` is called after each iteration ``it`` (from 0), and
+    ``on_checkpoint(state)`` every cfg.checkpoint_interval iterations."""
     iters = cfg.max_iters if iters is None else iters
-    if state is None:
-        state = RunState(make_optimizer(lib, model, cfg), np.random.default_rng(cfg.seed))
-    opt, rng, losses, curve = state.optimizer, state.batch_rng, state.losses, state.val_curve
-    params = [p for p in model.parameters()]
-    clip = lib.nn.utils.clip_grad_norm_
-    model.train()
-    t_eval = c_eval = 0.0
-    t0, c0 = time.perf_counter(), time.process_time()
-    first = state.step
-    for it in range(first, iters):
-        lr = lr_at(it, cfg)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        x, y = get_batch(train_data, rng, cfg.batch_size, cfg.block_size)
-        _, loss = model(lib.from_numpy(x), lib.from_numpy(y))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            clip(params, cfg.grad_clip)
-        opt.step()
-        value = float(loss.item())
-        losses.append(value)
-        state.step = it + 1
+    state = state if state is not None else new_run(lib, model, cfg)
+    clock, first = _Clock(), state.step
+    batches = (get_batch(train_data, state.batch_rng, cfg.batch_size, cfg.block_size)
+               for _ in itertools.count())
+
+    def loss(model, batch):
+        logits, value = model(lib.from_numpy(batch[0]), lib.from_numpy(batch[1]))
+        return value, logits
+
+    def after_step(step, value, batch, output):
+        state.losses.append(value)
+        state.step = step
         if on_step is not None:
-            on_step(it, value)
-        if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at iteration {it}")
-        last = it + 1 == iters
-        if cfg.log_interval and ((it + 1) % cfg.log_interval == 0 or last):
-            recent = losses[-cfg.log_interval:]
-            log(f"iter {it + 1:5d}  loss {sum(recent) / len(recent):.4f}  lr {lr:.2e}  "
-                f"{(time.perf_counter() - t0 - t_eval) / (it + 1 - first) * 1e3:.1f} ms/iter")
-        if cfg.eval_interval and (it + 1) % cfg.eval_interval == 0 and not last:
-            te, ce = time.perf_counter(), time.process_time()
-            v = evaluate(lib, model, val_batches)
-            t_eval += time.perf_counter() - te
-            c_eval += time.process_time() - ce
-            curve.append((it + 1, v))
-            log(f"iter {it + 1:5d}  val loss {v:.4f}")
+            on_step(step - 1, value)
+        _report(lib, model, cfg, state, step, iters, first, clock, val_batches, log)
         if on_checkpoint is not None and cfg.checkpoint_interval and \
-                (it + 1) % cfg.checkpoint_interval == 0 and not last:
+                step % cfg.checkpoint_interval == 0 and step != iters:
             on_checkpoint(state)
-    t_train = time.perf_counter() - t0 - t_eval
-    c_train = time.process_time() - c0 - c_eval
-    te, ce = time.perf_counter(), time.process_time()
-    val_loss = evaluate(lib, model, val_batches) if val_batches else float("nan")
-    t_eval += time.perf_counter() - te
-    c_eval += time.process_time() - ce
-    curve.append((iters, val_loss))
+
+    model.train()
+    train_steps(model, state.optimizer, batches, loss, steps=iters, start_step=first,
+                scheduler=state.scheduler, clip_grad_norm=cfg.grad_clip, on_step=after_step,
+                lib=lib)
+    t_train, c_train = clock.train_wall(), clock.train_cpu()
+    val_loss = clock.timed_eval(evaluate, lib, model, val_batches) if val_batches else float("nan")
+    state.val_curve.append((iters, val_loss))
     log(f"val loss {val_loss:.4f} after {iters} iterations (training {t_train:.1f} s wall, "
-        f"{c_train:.1f} s CPU; evaluation {t_eval:.1f} s wall, {c_eval:.1f} s CPU)")
-    return {"losses": losses, "val_loss": val_loss, "val_curve": curve, "train_time": t_train,
-            "eval_time": t_eval, "train_cpu_time": c_train, "eval_cpu_time": c_eval,
-            "iters": iters, "state": state}
+        f"{c_train:.1f} s CPU; evaluation {clock.eval_wall:.1f} s wall, {clock.eval_cpu:.1f} s CPU)")
+    return {"losses": state.losses, "val_loss": val_loss, "val_curve": state.val_curve,
+            "train_time": t_train, "eval_time": clock.eval_wall, "train_cpu_time": c_train,
+            "eval_cpu_time": clock.eval_cpu, "iters": iters, "state": state}
+
+
+def _report(lib, model, cfg, state, step, iters, first, clock, val_batches, log):
+    """After iteration ``step``: the mean training loss every cfg.log_interval iterations, the
+    validation loss every cfg.eval_interval (not at the end: train_loop evaluates then)."""
+    last = step == iters
+    if cfg.log_interval and (step % cfg.log_interval == 0 or last):
+        recent = state.losses[-cfg.log_interval:]
+        lr = state.scheduler.lrs_at(step - 1)[0]          # the lr this iteration used
+        log(f"iter {step:5d}  loss {sum(recent) / len(recent):.4f}  lr {lr:.2e}  "
+            f"{clock.train_wall() / (step - first) * 1e3:.1f} ms/iter")
+    if cfg.eval_interval and step % cfg.eval_interval == 0 and not last:
+        v = clock.timed_eval(evaluate, lib, model, val_batches)
+        state.val_curve.append((step, v))
+        log(f"iter {step:5d}  val loss {v:.4f}")
 
 
 def init_model(cfg):
@@ -416,6 +487,7 @@ def save_checkpoint(path, model, cfg, tokenizer, extra=None, state=None):
           "vocab": "".join(tokenizer.chars), "model": model.state_dict(), "info": dict(extra or {})}
     if state is not None:
         ck["training"] = {"step": state.step, "optimizer": state.optimizer.state_dict(),
+                          "scheduler": state.scheduler.state_dict(),
                           "batch_rng": state.batch_rng.bit_generator.state,
                           "rng": lw.get_rng_state(), "losses": list(state.losses),
                           "val_curve": [list(p) for p in state.val_curve]}
@@ -429,6 +501,9 @@ def _load_resumable(path):
         raise ValueError(f"{path}: not a char-gpt checkpoint (written by examples/char_gpt.py)")
     if "training" not in ck:
         raise ValueError(f"{path}: the checkpoint holds no training state to resume from")
+    if "scheduler" not in ck["training"]:
+        raise ValueError(f"{path}: the checkpoint holds no learning-rate schedule to resume "
+                         "(it was written by an older layerwise)")
     cfg = GPTConfig.from_dict(ck["config"])
     if ck["training"]["step"] >= cfg.max_iters:
         raise ValueError(f"{path}: that run already finished its {cfg.max_iters} iterations")
@@ -439,13 +514,14 @@ def _restore(ck, model, cfg):
     """Load a checkpoint's weights into ``model``; its training state as a RunState."""
     tr = ck["training"]
     model.load_state_dict(ck["model"])
-    opt = make_optimizer(lw, model, cfg)
-    opt.load_state_dict(tr["optimizer"])
-    rng = np.random.default_rng(cfg.seed)
-    rng.bit_generator.state = tr["batch_rng"]
+    state = new_run(lw, model, cfg)
+    state.optimizer.load_state_dict(tr["optimizer"])        # after the scheduler set its lr
+    state.scheduler.load_state_dict(tr["scheduler"])
+    state.batch_rng.bit_generator.state = tr["batch_rng"]
     lw.set_rng_state(tr["rng"])
-    return RunState(opt, rng, tr["step"], list(tr["losses"]),
-                    [tuple(p) for p in tr["val_curve"]])
+    state.step, state.losses = tr["step"], list(tr["losses"])
+    state.val_curve = [tuple(p) for p in tr["val_curve"]]
+    return state
 
 
 def load_checkpoint(path):
@@ -465,8 +541,12 @@ def generate(model, tokenizer, prompt="\n", length=200, temperature=0.8, top_k=N
     """Sample ``length`` characters after ``prompt``: each step feeds the last block_size
     tokens, divides the last logits by ``temperature``, keeps the ``top_k`` likeliest (when
     given) and samples from the softmax with a NumPy generator seeded ``seed``."""
-    if temperature <= 0:
-        raise ValueError(f"generate: temperature must be > 0, got {temperature}")
+    if not temperature > 0 or math.isinf(temperature):
+        raise ValueError(f"generate: temperature must be a finite number > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"generate: top_k must be >= 1 or None, got {top_k}")
+    if length < 0:
+        raise ValueError(f"generate: length must be >= 0, got {length}")
     cfg = model.config
     rng = np.random.default_rng(seed)
     ids = list(tokenizer.encode(prompt)) if prompt else [0]
@@ -484,48 +564,3 @@ def generate(model, tokenizer, prompt="\n", length=200, temperature=0.8, top_k=N
             ids.append(int(rng.choice(p.size, p=p)))
     model.train(was)
     return tokenizer.decode(np.asarray(ids[len(tokenizer.encode(prompt)) if prompt else 1:]))
-
-
-# ============================================================================ command line
-def main(argv=None, log=print):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--iters", type=int, default=GPTConfig.max_iters, help="training iterations (default 2000)")
-    p.add_argument("--eval-batches", type=int, default=GPTConfig.eval_batches,
-                   help="validation batches (default 200)")
-    p.add_argument("--eval-interval", type=int, default=0, help="also evaluate every N iterations")
-    p.add_argument("--seed", type=int, default=GPTConfig.seed, help="initial weights and batch order")
-    p.add_argument("--data", default=None, help="folder holding input.txt (default "
-                   "../shared/data/tinyshakespeare next to the checkout, or layerwise's cache)")
-    p.add_argument("--out", default="runs/char-gpt", help="checkpoint folder (default runs/char-gpt)")
-    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                   help="also save the checkpoint every N iterations (default: only at the end)")
-    p.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                   help="continue the run saved in CHECKPOINT to its end")
-    p.add_argument("--attention", choices=("sdpa", "mha"), default="sdpa")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    p.add_argument("--generate", metavar="CHECKPOINT", default=None,
-                   help="sample from a checkpoint instead of training")
-    p.add_argument("--prompt", default="\n")
-    p.add_argument("--length", type=int, default=500)
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--top-k", type=int, default=None)
-    a = p.parse_args(argv)
-    lw.set_num_threads(a.threads)
-    if a.generate:
-        model, tok, _, _ = load_checkpoint(a.generate)
-        text = generate(model, tok, a.prompt, a.length, a.temperature, a.top_k, a.seed)
-        log(a.prompt + text)
-        return text
-    cfg = GPTConfig(max_iters=a.iters, eval_batches=a.eval_batches, eval_interval=a.eval_interval,
-                    seed=a.seed, data=a.data, out=a.out, attention=a.attention,
-                    checkpoint_interval=a.checkpoint_every)
-    result = train(cfg, log=log, resume=a.resume)
-    sample = generate(result["model"], result["tokenizer"], "\n", 300, 0.8, 20,
-                      seed=result["config"].seed)
-    log("sample:\n" + sample)
-    return result
-
-
-if __name__ == "__main__":
-    main()

@@ -371,7 +371,7 @@ def test_vanishing_gradient_rnn_decays_far_more_than_lstm():
 
 # ---------------------------------------------------------------------------- demo and extras
 def test_save_demo_plots_writes_three_pictures(tmp_path):
-    from layerwise.zoo import digits_cnn
+    from layerwise.models.zoo import digits_cnn
 
     lw.manual_seed(11)
     model = digits_cnn()

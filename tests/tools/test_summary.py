@@ -83,7 +83,7 @@ def test_summary_restores_training_mode_and_hooks():
 
 
 def _lenet(m):
-    from layerwise.zoo import lenet5
+    from layerwise.models.zoo import lenet5
     return lenet5(m)
 
 
