@@ -17,19 +17,18 @@ from .random import default_generator
 from .tensor import (Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                      full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
                      randn_like, randperm, tensor, zeros, zeros_like)
-from ._tensor_ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, argsort, bmm,
-                          cat, ceil, chunk, clamp, clip, clone, concat, concatenate, cos,
-                          count_nonzero, cumsum, div, divide, dot, eq, equal, exp, expand, flatten,
-                          flip, floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf,
-                          isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or,
-                          logical_xor, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min,
-                          minimum, mm, mul, multinomial, multiply, narrow, ne, neg, norm, outer,
-                          permute, pow, prod, remainder, repeat, reshape, round, rsqrt,
-                          scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square,
-                          squeeze, stack, std, sub, subtract, sum, swapaxes, t, tanh, topk,
-                          transpose, tril, triu, true_divide, trunc, unbind, unflatten, unsqueeze,
-                          var, where)
-from ._tensor_ops import sub as subtract
+from .tensor import (abs, add, all, allclose, amax, amin, any, argmax, argmin, argsort, bmm,
+                    cat, ceil, chunk, clamp, clip, clone, concat, concatenate, cos,
+                    count_nonzero, cumsum, div, divide, dot, eq, equal, exp, expand, flatten,
+                    flip, floor, floor_divide, gather, ge, gt, index_select, isfinite, isinf,
+                    isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or,
+                    logical_xor, logsumexp, lt, masked_fill, matmul, max, maximum, mean, min,
+                    minimum, mm, mul, multinomial, multiply, narrow, ne, neg, norm, outer,
+                    permute, pow, prod, remainder, repeat, reshape, round, rsqrt,
+                    scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square,
+                    squeeze, stack, std, sub, subtract, sum, swapaxes, t, tanh, topk,
+                    transpose, tril, triu, true_divide, trunc, unbind, unflatten, unsqueeze,
+                    var, where)
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import data, nn, optim  # noqa: E402

@@ -203,11 +203,24 @@ def anchor(section):
 
 
 # ---------------------------------------------------------------------- rendering
+def _own_namespace(cls):
+    """A class's own members, then those of its public mixin bases (a class named
+    ``...Mixin``: the Tensor's methods are declared in ``layerwise/tensor/mixins``), in
+    definition order; a name the class itself defines wins."""
+    namespace = dict(cls.__dict__)
+    for base in cls.__mro__[1:]:
+        if base.__name__.endswith("Mixin") and not base.__name__.startswith("_"):
+            for name, raw in base.__dict__.items():
+                namespace.setdefault(name, raw)
+    return namespace
+
+
 def _members(cls):
     """A class's own public methods (grouped with their aliases) and properties, in
     definition order."""
     groups, props = {}, []
-    for name, raw in cls.__dict__.items():
+    namespace = _own_namespace(cls)
+    for name, raw in namespace.items():
         if name.startswith("_") or name in SKIP_METHODS:
             continue
         if isinstance(raw, property):
@@ -217,7 +230,7 @@ def _members(cls):
     methods = []
     for names in groups.values():
         func = getattr(cls, names[0])
-        own = getattr(cls.__dict__[names[0]], "__name__", None)
+        own = getattr(namespace[names[0]], "__name__", None)
         canonical = own if own in names else names[0]
         methods.append((canonical, [n for n in names if n != canonical], func))
     return methods, props
@@ -225,8 +238,8 @@ def _members(cls):
 
 def _method_signature(cls, name, func):
     """The signature as called on an instance: a plain function's first parameter (``self``,
-    or ``x`` for the tensor functions attached as methods) is the instance."""
-    raw = cls.__dict__[name]
+    or ``x`` for the tensor functions declared as methods) is the instance."""
+    raw = _own_namespace(cls)[name]
     if inspect.isfunction(raw):
         try:
             sig = _strip_annotations(inspect.signature(raw))

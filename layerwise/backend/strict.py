@@ -85,7 +85,7 @@ class _Flags:
 class StrictArray:
     """A NumPy array that refuses to become one implicitly (see the module docstring)."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "__weakref__")      # weak references work, as on CuPy's arrays
     __array_priority__ = 1000
     __hash__ = None
 

@@ -3,20 +3,32 @@
 A tensor produced by a differentiable op remembers that op (``grad_fn``) and
 which of its outputs it is; ``backward()`` walks those links in reverse
 (``autograd/engine.py``).  Every op lives in ``layerwise/ops`` as a ``Function``
-with its forward and backward side by side; the methods here only normalise
+with its forward and backward side by side; the methods only normalise
 arguments, apply torch's type promotion (``dtypes.result_type``) and dispatch.
+
+This module holds the class itself: attributes, conversion, dtype and device, the autograd
+entry points and the in-place machinery.  The math methods are declared by the family
+mixins the class inherits (``tensor/mixins/``).
+
+The array behind a tensor (``t.array``) is an array of one of the backends
+(``layerwise/backend``): NumPy, or the strict stand-in, both on the CPU.  Its array module
+is asked for (``get_array_module``), never assumed, and moves to and from the host are
+explicit (``backend.asarray``, ``backend.to_numpy``).
 """
 from __future__ import annotations
 
-import builtins
-
-import numpy as np
+import weakref
 
 from .. import dtypes as _dt
 from ..autograd import engine as _engine
 from ..autograd import grad_mode
+from ..backend import (StrictArray, asarray, cpu_module, get_array_module, host, is_array,
+                       is_writeable, to_numpy)
 from ..device import CPU, as_device
 from .format import format_tensor
+from .mixins import (ActivationMixin, ComparisonMixin, ElementwiseMixin, IndexMixin,
+                     InplaceMixin, LinalgMixin, ReduceMixin, ShapeMixin, bind_tensor)
+from .mixins._common import wrap_dim
 
 
 class Size(tuple):
@@ -41,7 +53,35 @@ class _RemovableHandle:
             self._container.remove(self._item)
 
 
-class Tensor:
+# ---------------------------------------------------------------------- arrays
+_ARRAY_TYPES = (host.ndarray, StrictArray)       # checked first: the cheap common case
+_HOST_DTYPE = host.dtype
+
+
+def as_array(data):
+    """``data`` as a backend array: any backend array unchanged (no copy); anything else
+    (a NumPy scalar from a reduction, a Python number) moved to the CPU's array module."""
+    if type(data) in _ARRAY_TYPES or is_array(data):
+        return data
+    return asarray(data)
+
+
+def array_from_data(data, np_dtype):
+    """A new array of the CPU's array module holding a copy of ``data`` (Python data, host
+    arrays or CPU arrays), of NumPy dtype ``np_dtype``."""
+    return cpu_module().array(data, dtype=np_dtype)
+
+
+def device_of(array):
+    """The device that holds ``array``: NumPy and the strict stand-in back the CPU."""
+    if is_array(array):
+        return CPU
+    raise RuntimeError(f"an array of type {type(array).__name__} is on no device layerwise knows")
+
+
+# ---------------------------------------------------------------------- the Tensor
+class Tensor(ElementwiseMixin, ComparisonMixin, ReduceMixin, ShapeMixin, IndexMixin,
+             LinalgMixin, ActivationMixin, InplaceMixin):
     """An n-dimensional array with autograd, following torch.Tensor's API."""
 
     __array_ufunc__ = None      # make numpy defer to Tensor's reflected operators
@@ -54,8 +94,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.array
         # torch.Tensor(...) always builds the default float type.
-        arr = np.array(data, dtype=(_dt.as_dtype(dtype) if dtype else _dt.get_default_dtype()).np)
-        self._init(arr, requires_grad)
+        d = _dt.as_dtype(dtype) if dtype else _dt.get_default_dtype()
+        self._init(array_from_data(data, d.np), requires_grad)
 
     def _init(self, arr, requires_grad=False):
         self.array = arr
@@ -67,10 +107,11 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, arr, requires_grad=False) -> "Tensor":
-        """Wrap an array without copying (internal constructor)."""
+        """Wrap a backend array without copying (internal constructor); other data is moved
+        to the CPU's array module (``as_array``)."""
         t = object.__new__(cls)
-        if not isinstance(arr, np.ndarray):
-            arr = np.asarray(arr)
+        if type(arr) not in _ARRAY_TYPES:
+            arr = as_array(arr)
         t._init(arr, requires_grad)
         return t
 
@@ -112,7 +153,8 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU
+        """The device holding the tensor's array (NumPy and strict arrays: the CPU)."""
+        return device_of(self.array)
 
     @property
     def ndim(self) -> int:
@@ -128,7 +170,7 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.device.type == "cuda"
 
     def dim(self) -> int:
         return self.array.ndim
@@ -136,7 +178,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        return self.array.shape[_wrap_dim(dim, self.ndim, "size")]
+        return self.array.shape[wrap_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -172,17 +214,20 @@ class Tensor:
                                "Python scalar")
         return self.array.reshape(()).item()
 
-    def numpy(self, *, force=False) -> np.ndarray:
+    def numpy(self, *, force=False):
+        """The values as a NumPy array (the same memory for a NumPy-backed tensor)."""
         if self.requires_grad and not force:
             raise RuntimeError("can't call numpy() on a Tensor that requires grad; use "
                                "tensor.detach().numpy()")
-        return self.array
+        return to_numpy(self.array)
 
     def tolist(self):
         return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.array if dtype is None else self.array.astype(dtype)
+        # NumPy asks a CPU tensor for its values (``np.asarray(t)``), as torch's CPU tensors allow
+        a = to_numpy(self.array)
+        return a if dtype is None else a.astype(dtype)
 
     def __float__(self):
         return float(self.item())
@@ -225,8 +270,7 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, (_dt.dtype, type)) or (isinstance(a, str) and a in _dt._NAMES) \
-                    or isinstance(a, np.dtype):
+            elif isinstance(a, (_dt.dtype, type, _HOST_DTYPE)) or (isinstance(a, str) and a in _dt._NAMES):
                 dtype = a
             else:
                 device = a
@@ -275,6 +319,21 @@ class Tensor:
         return self._cast(other.dtype)
 
     # ------------------------------------------------------------------ autograd
+    def _seed_gradient(self, gradient):
+        """The gradient backward starts from: ones for a scalar, else ``gradient`` checked
+        against this tensor's shape and cast to its dtype."""
+        xp = get_array_module(self.array)
+        if gradient is None:
+            if self.array.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                                   f"this tensor has shape {tuple(self.shape)}: pass gradient=")
+            return xp.ones(self.array.shape, dtype=self.array.dtype)
+        g = gradient.array if isinstance(gradient, Tensor) else asarray(gradient, xp=xp)
+        if g.shape != self.array.shape:
+            raise RuntimeError(f"backward: gradient has shape {g.shape}, but the tensor has "
+                               f"shape {self.array.shape}")
+        return g.astype(self.array.dtype, copy=False)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) · gradient into every leaf's ``.grad``."""
         if create_graph:
@@ -283,28 +342,18 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                                "grad_fn")
-        if gradient is None:
-            if self.array.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
-                                   f"this tensor has shape {tuple(self.shape)}: pass gradient=")
-            g = np.ones(self.array.shape, self.array.dtype)
-        else:
-            g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if g.shape != self.array.shape:
-                raise RuntimeError(f"backward: gradient has shape {g.shape}, but the tensor has "
-                                   f"shape {self.array.shape}")
-            g = g.astype(self.array.dtype, copy=False)
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            grads = _engine.run_backward([self], [g], retain_graph=bool(retain_graph), inputs=inputs)
-            for t, gi in zip(inputs, grads):
-                if gi is not None:
-                    if t.grad is None:
-                        t.grad = Tensor._wrap(gi.copy())
-                    else:
-                        t.grad.array += gi
+        g = self._seed_gradient(gradient)
+        if inputs is None:
+            _engine.run_backward([self], [g], retain_graph=bool(retain_graph))
             return
-        _engine.run_backward([self], [g], retain_graph=bool(retain_graph))
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = _engine.run_backward([self], [g], retain_graph=bool(retain_graph), inputs=inputs)
+        for t, gi in zip(inputs, grads):
+            if gi is not None:
+                if t.grad is None:
+                    t.grad = Tensor._wrap(gi.copy())
+                else:
+                    t.grad.array += gi
 
     def detach(self) -> "Tensor":
         t = Tensor._wrap(self.array)
@@ -340,7 +389,6 @@ class Tensor:
         """Keep the gradient of a non-leaf tensor in ``.grad`` after backward."""
         if self._node is None:
             return
-        import weakref
         ref = weakref.ref(self)
 
         def keep(g):
@@ -349,7 +397,7 @@ class Tensor:
                 t.grad = Tensor._wrap(g.array.copy()) if t.grad is None else t.grad + g
         self.register_hook(keep)
 
-    # ------------------------------------------------------------------ in-place
+    # ------------------------------------------------------------------ in-place machinery
     def _inplace(self, compute, *others):
         """Run ``compute(self_like, *others) -> Tensor`` and write the result into self.
 
@@ -363,29 +411,39 @@ class Tensor:
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
         if recording:
             self._check_inplace_allowed()
-            old = Tensor._wrap(self.array.copy(), requires_grad=False)
-            old._requires_grad, old._node, old._out_idx = self.requires_grad, self._node, self._out_idx
-            new = compute(old, *others)
+            new = compute(self._old_value(), *others)
         else:
             with grad_mode.no_grad():
                 new = compute(self, *others)
-        if new.array.shape != self.array.shape:
-            raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
-                               f"broadcast shape {list(new.array.shape)}")
-        if new.array.dtype != self.array.dtype and not np.can_cast(new.array.dtype, self.array.dtype,
-                                                                 "same_kind"):
-            raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
-                               f"type {self.dtype.name}")
-        if not self.array.flags.writeable:
-            raise RuntimeError("in-place operation on a tensor whose memory is not writable "
-                               "(an expanded view?); clone() it first")
-        np.copyto(self.array, new.array, casting="unsafe")
+        self._check_inplace_result(new)
+        get_array_module(self.array).copyto(self.array, new.array, casting="unsafe")
         if recording:
             self._node, self._out_idx, self._requires_grad = new._node, new._out_idx, new.requires_grad
             if self._view_of is not None:
                 self._rebase_base()
         self._version[0] += 1
         return self
+
+    def _old_value(self) -> "Tensor":
+        """A copy of self's values standing where self stood in the graph (what the in-place
+        op reads, and what backward sees of the old value)."""
+        old = Tensor._wrap(self.array.copy(), requires_grad=False)
+        old._requires_grad, old._node, old._out_idx = self.requires_grad, self._node, self._out_idx
+        return old
+
+    def _check_inplace_result(self, new):
+        """The result of an in-place op must fit self: same shape, a dtype self can hold
+        (same kind), and writable memory."""
+        if new.array.shape != self.array.shape:
+            raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
+                               f"broadcast shape {list(new.array.shape)}")
+        if new.array.dtype != self.array.dtype and not host.can_cast(new.array.dtype, self.array.dtype,
+                                                                     "same_kind"):
+            raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
+                               f"type {self.dtype.name}")
+        if not is_writeable(self.array):
+            raise RuntimeError("in-place operation on a tensor whose memory is not writable "
+                               "(an expanded view?); clone() it first")
 
     def _check_inplace_allowed(self):
         t = self
@@ -409,96 +467,15 @@ class Tensor:
         ``ViewScatter(old base, new view)`` and go on up the chain of views."""
         from ..ops.shape import ViewScatter
         base, op, options, _ = self._view_of
-        positions = op().forward(np.arange(base.array.size).reshape(base.array.shape), **options)
+        xp = get_array_module(base.array)
+        # which element of the base each element of the view is: the view op applied to 0..n-1
+        positions = op().forward(xp.arange(base.array.size).reshape(base.array.shape), **options)
         old = Tensor._wrap(base.array)
         old._requires_grad, old._node, old._out_idx = base.requires_grad, base._node, base._out_idx
-        new = ViewScatter.apply(old, self, positions=np.array(positions))
+        new = ViewScatter.apply(old, self, positions=xp.array(positions))
         base._node, base._out_idx, base._requires_grad = new._node, new._out_idx, new.requires_grad
         if base._view_of is not None:
             base._rebase_base()
-
-    def add_(self, other, *, alpha=1):
-        return self._inplace(lambda a, b: a.add(b, alpha=alpha), other)
-
-    def sub_(self, other, *, alpha=1):
-        return self._inplace(lambda a, b: a.sub(b, alpha=alpha), other)
-
-    def mul_(self, other):
-        return self._inplace(lambda a, b: a * b, other)
-
-    def div_(self, other):
-        return self._inplace(lambda a, b: a / b, other)
-
-    def pow_(self, other):
-        return self._inplace(lambda a, b: a ** b, other)
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace(lambda a: a.clamp(min, max))
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-    __ipow__ = pow_
-
-    def copy_(self, src):
-        """Write ``src`` (broadcast, cast to self's dtype) into self; differentiable in src."""
-        from ..ops.elementwise import Overwrite
-        from .creation import tensor
-        src = src if isinstance(src, Tensor) else tensor(src)
-        try:
-            np.broadcast_to(src.array, self.array.shape)
-        except ValueError:
-            raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast "
-                               f"to the destination's shape {tuple(self.shape)}") from None
-        return self._inplace(lambda a, s: Overwrite.apply(a, s._cast(a.dtype)), src)
-
-    def fill_(self, value):
-        from ..ops.elementwise import Overwrite
-        if isinstance(value, Tensor):
-            if value.ndim:
-                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
-                                   f"with {value.ndim} dimensions")
-        else:
-            value = Tensor._wrap(np.asarray(value))
-        if not (grad_mode.is_grad_enabled() and (self.requires_grad or value.requires_grad)):
-            self.array[...] = value.array            # fast path: no graph to record
-            self._version[0] += 1
-            return self
-        return self._inplace(lambda a, v: Overwrite.apply(a, v._cast(a.dtype)), value)
-
-    def zero_(self):
-        return self.fill_(0)
-
-    def masked_fill_(self, mask, value):
-        return self._inplace(lambda a: a.masked_fill(mask, value))
-
-    def _fill_random(self, values):
-        if grad_mode.is_grad_enabled():
-            self._check_inplace_allowed()
-        self.array[...] = values
-        self._version[0] += 1
-        return self
-
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        from ..random import get_generator
-        return self._fill_random(get_generator(generator).uniform(a, b, self.array.shape))
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        from ..random import get_generator
-        return self._fill_random(get_generator(generator).normal(mean, std, self.array.shape))
-
-    def __setitem__(self, index, value):
-        idx = _normalize_index(index, self)
-        value = value if isinstance(value, Tensor) else Tensor._wrap(
-            np.asarray(value.item() if hasattr(value, "item") and not isinstance(value, np.ndarray)
-                       else value, self.array.dtype))
-        from ..ops.shape import IndexPut
-        try:
-            self._inplace(lambda a, v: IndexPut.apply(a, v._cast(a.dtype), index=idx), value)
-        except (IndexError, ValueError) as e:
-            raise (IndexError if isinstance(e, IndexError) else RuntimeError)(f"invalid assignment to an index of a tensor of shape {tuple(self.shape)} "
-                          f"(value of shape {tuple(value.shape)}): {e}") from None
 
     # ------------------------------------------------------------------ new tensors
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
@@ -522,28 +499,4 @@ class Tensor:
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
-# ---------------------------------------------------------------------- helpers
-def _wrap_dim(dim, ndim, op="op"):
-    n = builtins.max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {dim})")
-    return dim % n
-
-
-def _normalize_index(index, t):
-    """Turn tensors/lists in an index into arrays and check integer indices are in range."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    out = []
-    for i in index:
-        if isinstance(i, Tensor):
-            i = i.array
-        elif isinstance(i, list):
-            i = np.asarray(i)
-        elif isinstance(i, (np.integer,)):
-            i = int(i)
-        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
-            raise IndexError(f"tensors used as indices must be long, int or bool tensors, got {i.dtype}")
-        out.append(i)
-    return tuple(out)
+bind_tensor(Tensor)     # the mixin modules' functions check and build Tensors

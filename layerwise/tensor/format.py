@@ -4,28 +4,30 @@ The rules (torch's): floats get 4 decimals, or none ("3.") when every shown valu
 integral, or scientific notation when the magnitudes span more than 10³; every element is
 padded to the widest; ``dtype=``, ``grad_fn=`` and ``requires_grad=`` follow when they are not
 the defaults, on a new line when the line would pass 80 characters.
+
+Printing is host work: the values are brought to the host (``backend.to_numpy``) and laid
+out by NumPy's ``array2string`` with torch's number format.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import dtypes as _dt
+from ..backend import host, to_numpy
 
 
 def _float_formatter(a):
     """torch's float printing rule: integral values as "3.", else 4 decimals; scientific
     notation (4 decimals) when max/min of the non-zero magnitudes > 1000, max > 1e8, or (for
     non-integral values) min < 1e-4.  Every element is padded to the widest one."""
-    vals = a[np.isfinite(a) & (a != 0)].astype(np.float64)
-    finite = np.abs(vals)
-    integral = bool(np.all(vals == np.ceil(vals)))
+    vals = a[host.isfinite(a) & (a != 0)].astype(_dt.float64.np)
+    finite = host.abs(vals)
+    integral = bool(host.all(vals == host.ceil(vals)))
     sci = False
     if finite.size:
         lo, hi = finite.min(), finite.max()
         sci = hi / lo > 1000.0 or hi > 1e8 or (not integral and lo < 1e-4)
 
     def fmt(v):
-        if not np.isfinite(v):
+        if not host.isfinite(v):
             return str(v)                     # nan, inf, -inf
         if sci:
             return f"{v:.4e}"
@@ -36,19 +38,19 @@ def _float_formatter(a):
 
 def format_tensor(t) -> str:
     """The repr of a Tensor, as torch prints it."""
-    a = t.array
+    a = to_numpy(t.array)
     prefix = "tensor("
     if a.dtype.kind == "f" and a.size:
         shown = a
         if a.size > 1000:           # the width only depends on the elements that are printed
-            shown = np.concatenate([a.reshape(-1)[:3], a.reshape(-1)[-3:]])
+            shown = host.concatenate([a.reshape(-1)[:3], a.reshape(-1)[-3:]])
         opts = {"formatter": {"float_kind": _float_formatter(shown)}}
         if a.ndim == 0:
             return _add_suffixes(prefix + opts["formatter"]["float_kind"](a.item()).strip(), t)
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
+        body = host.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
                                max_line_width=80, **opts)
     else:
-        body = np.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
+        body = host.array2string(a, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
                                max_line_width=80)
     if a.size == 0:
         body = "[]"
@@ -74,7 +76,7 @@ def _extras(t) -> list:
     extras = []
     if a.size == 0 and a.ndim != 1:
         extras.append(f"size={tuple(a.shape)}")
-    default = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64), "b": np.dtype(bool)}
+    default = {"f": _dt.get_default_dtype().np, "i": _dt.int64.np, "b": _dt.bool_.np}
     if a.dtype != default.get(a.dtype.kind):
         extras.append(f"dtype={t.dtype!r}")
     if t._node is not None:

@@ -1,9 +1,13 @@
-"""Parameter: a leaf Tensor that a Module registers as learnable."""
+"""Parameter and Buffer: the Tensors a Module registers (``layerwise.nn`` re-exports them).
+
+They live in the Tensor core, not in nn/, so that what needs only tensors (optimizers,
+checkpoint readers) does not have to import the layers.
+"""
 from __future__ import annotations
 
-import numpy as np
-
-from .core import Tensor
+from .. import dtypes as _dt
+from ..backend import cpu_module
+from .core import Tensor, as_array
 
 
 class Parameter(Tensor):
@@ -11,11 +15,11 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            arr = np.empty((0,), np.float32)
+            arr = cpu_module().empty((0,), dtype=_dt.float32.np)
         elif isinstance(data, Tensor):
             arr = data.array
         else:
-            arr = np.asarray(data)
+            arr = as_array(data)
         self._init(arr, requires_grad)
 
     def __repr__(self):
@@ -31,6 +35,6 @@ class Buffer(Tensor):
     """Marks a tensor to be registered as a module buffer (``self.x = Buffer(t)``), as torch.nn.Buffer."""
 
     def __init__(self, data, persistent=True):
-        arr = data.array if isinstance(data, Tensor) else np.asarray(data)
+        arr = data.array if isinstance(data, Tensor) else as_array(data)
         self._init(arr, False)
         self.persistent = persistent
