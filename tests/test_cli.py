@@ -139,3 +139,35 @@ def test_train_char_gpt_then_generate_and_summary(tmp_path, capsys):
     assert text.startswith("KING:") and len(text.rstrip("\n")) == len("KING:") + 30
     assert main(["summary", "char-gpt"]) == 0
     assert "Total params" in capsys.readouterr().out
+
+
+def test_a_new_command_is_one_file_in_commands(tmp_path, monkeypatch, capsys):
+    from layerwise.cli import commands
+    (tmp_path / "hello.py").write_text(
+        'NAME = "hello"\nORDER = 99\nHELP = "say hello"\nDESCRIPTION = "Say hello."\n\n'
+        'def add_arguments(p):\n    p.add_argument("--to", default="world", help="whom")\n\n'
+        'def run(args):\n    print("hello", args.to)\n')
+    monkeypatch.setattr(commands, "__path__", [*commands.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "layerwise.cli.commands.hello", raising=False)
+    try:
+        assert main(["hello", "--to", "you"]) == 0
+        assert capsys.readouterr().out == "hello you\n"
+        names = list(build_parser()._subparsers._group_actions[0].choices)
+        assert names == ["demo", "train", "summary", "generate", "bench", "hello"]
+    finally:
+        sys.modules.pop("layerwise.cli.commands.hello", None)
+
+
+def test_the_models_and_tools_import_nothing_from_the_cli():
+    import ast
+    for folder in ("models", "tools", "io", "data"):
+        for path in (ROOT / "layerwise" / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    names = [("." * node.level) + (node.module or "")]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                for name in names:
+                    assert "cli" not in name.split("."), f"{path.relative_to(ROOT)} imports {name}"

@@ -1,0 +1,20 @@
+"""The ``layerwise`` command line (also ``python -m layerwise``).
+
+    layerwise demo                                   train the digits CNN (what `make demo` runs)
+    layerwise train MODEL [options]                  train a model from the zoo, with checkpoints
+    layerwise summary MODEL                          print a model's layers and parameter counts
+    layerwise generate CHECKPOINT --prompt TEXT      sample text from a character model
+    layerwise bench [--vs torch]                     time layerwise against PyTorch side by side
+
+A user mistake (a missing data folder, a bad path, an unknown model) prints one
+clear sentence and exits with status 2; it never shows a traceback.
+
+The package: ``main.py`` builds the parser and runs a command; every module of ``commands/``
+is one subcommand (adding one is adding a file there, see ``commands/__init__.py``);
+``errors.py`` holds ``UserError``; ``image_training.py`` and ``text_training.py`` are what
+``layerwise train`` runs for the image and the character models.
+"""
+from .errors import UserError
+from .main import build_parser, main
+
+__all__ = ["UserError", "build_parser", "main"]
