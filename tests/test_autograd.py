@@ -123,7 +123,7 @@ def test_saved_arrays_are_freed_after_backward():
     assert ref() is not None                      # alive while backward still needs it
     loss.backward()
     gc.collect()
-    assert node.saved is None and ref() is None   # dropped, although loss (the graph) is alive
+    assert node.saved.freed and ref() is None     # dropped, although loss (the graph) is alive
     assert loss.grad_fn is not None
 
 

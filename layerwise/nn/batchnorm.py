@@ -62,14 +62,12 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     if momentum is None:
         raise ValueError(f"{name}: momentum must be a float (None is only meaningful for the "
                          "BatchNorm modules, which then use a cumulative average)")
-    params = [t for t in (weight, bias) if t is not None]
     update = training and (running_mean is not None or running_var is not None)
     y = BatchNormOp.apply(
-        input, *params,
+        input, weight, bias,
         running_mean=running_mean.array if running_mean is not None else None,
         running_var=running_var.array if running_var is not None else None,
-        training=bool(training), momentum=float(momentum), eps=float(eps),
-        has_weight=weight is not None, has_bias=bias is not None)
+        training=bool(training), momentum=float(momentum), eps=float(eps))
     if update:
         for t in (running_mean, running_var):
             if t is not None:

@@ -408,12 +408,14 @@ class Module:
 class _GradTap(Function):
     """Identity on several tensors whose backward hands their gradients to a callback."""
 
+    inputs = ("*xs",)
+
     def forward(self, *xs, callback=None):
-        self.callback = callback
+        self.save_for_backward(callback=callback)
         return tuple(xs) if len(xs) > 1 else xs[0]
 
     def backward(self, *grads):
-        res = self.callback(grads)
+        res = self.saved.callback(grads)
         return tuple(res) if len(res) > 1 else res[0]
 
 

@@ -81,10 +81,6 @@ def _trailing(input, shape, name):
     return input.numel() // m if m else 0, m
 
 
-def _params(*ts):
-    return [t for t in ts if t is not None]
-
-
 # ---------------------------------------------------------------------- functionals
 def _layer_norm(input, normalized_shape, weight, bias, eps, name):
     _check_input(input, name)
@@ -92,9 +88,7 @@ def _layer_norm(input, normalized_shape, weight, bias, eps, name):
     r, m = _trailing(input, shape, name)
     _check_param(name, "weight", weight, shape, input.dtype)
     _check_param(name, "bias", bias, shape, input.dtype)
-    return LayerNormOp.apply(input, *_params(weight, bias), rows=(r, m), layout=(r, m, 1),
-                             eps=float(eps), has_weight=weight is not None,
-                             has_bias=bias is not None)
+    return LayerNormOp.apply(input, weight, bias, rows=(r, m), layout=(r, m, 1), eps=float(eps))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -109,8 +103,7 @@ def _rms_norm(input, normalized_shape, weight, eps, name):
     _check_param(name, "weight", weight, shape, input.dtype)
     if eps is None:
         eps = float(xp.finfo(input.dtype.np).eps)
-    return RMSNormOp.apply(input, *_params(weight), rows=(r, m), layout=(r, m, 1), eps=float(eps),
-                           has_weight=weight is not None)
+    return RMSNormOp.apply(input, weight, rows=(r, m), layout=(r, m, 1), eps=float(eps))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -136,9 +129,8 @@ def _group_norm(input, num_groups, weight, bias, eps, name):
         raise ValueError(f"{name}: expected more than 1 value per group when training, got input "
                          f"of shape {tuple(input.shape)} with num_groups={num_groups}")
     g = int(num_groups)
-    return GroupNormOp.apply(input, *_params(weight, bias), rows=(n * g, (c // g) * spatial),
-                             layout=(n, c, spatial), eps=float(eps),
-                             has_weight=weight is not None, has_bias=bias is not None)
+    return GroupNormOp.apply(input, weight, bias, rows=(n * g, (c // g) * spatial),
+                             layout=(n, c, spatial), eps=float(eps))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -161,23 +153,20 @@ def _instance_norm(input, running_mean, running_var, weight, bias, use_input_sta
             if tuple(t.shape) != (c,):
                 raise RuntimeError(f"{name}: {what} should have shape ({c},) for an input with {c} "
                                    f"channels, got {tuple(t.shape)}")
-    params = _params(weight, bias)
-    has = dict(has_weight=weight is not None, has_bias=bias is not None)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise RuntimeError(f"{name}: running_mean and running_var must be given when "
                                "use_input_stats=False")
-        return BatchNormOp.apply(input, *params, running_mean=running_mean.array,
-                                 running_var=running_var.array, training=False, eps=float(eps),
-                                 **has)
+        return BatchNormOp.apply(input, weight, bias, running_mean=running_mean.array,
+                                 running_var=running_var.array, training=False, eps=float(eps))
     spatial = input.numel() // (n * c) if n * c else 0
     if spatial <= 1:
         raise ValueError(f"{name}: expected more than 1 spatial element when training, got input "
                          f"of shape {tuple(input.shape)}")
-    y = GroupNormOp.apply(input, *params, rows=(n * c, spatial), layout=(n, c, spatial),
+    y = GroupNormOp.apply(input, weight, bias, rows=(n * c, spatial), layout=(n, c, spatial),
                           eps=float(eps), running_mean=None if running_mean is None else running_mean.array,
                           running_var=None if running_var is None else running_var.array,
-                          momentum=float(momentum), stat_groups=(n, c), **has)
+                          momentum=float(momentum), stat_groups=(n, c))
     for t in (running_mean, running_var):
         if t is not None:
             t._version[0] += 1

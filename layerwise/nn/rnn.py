@@ -272,7 +272,9 @@ class RNNBase(Module):
                         ck = zeros_c
                     else:
                         ck = c0[k]
-                    y, h_n, c_n = LSTMSequence.apply(layer_in, hk, ck, *params, has_bias=self.bias, **opts)
+                    if not self.bias:          # the op's inputs: (…, bias_ih?, bias_hh?, weight_hr?)
+                        params = params[:2] + [None, None] + params[2:]
+                    y, h_n, c_n = LSTMSequence.apply(layer_in, hk, ck, *params, **opts)
                     cs.append(c_n)
                 elif self.mode == "GRU":
                     y, h_n = GRUSequence.apply(layer_in, hk, *params, **opts)
@@ -460,7 +462,7 @@ class LSTMCell(RNNCellBase):
             raise TypeError(f"{self._name()}: expected hx to be a tuple (h, c), got {type(hx).__name__}")
         h, c = hx if hx is not None else (None, None)
         x, (h, c), unbatched = self._prepare(input, [("h", h), ("c", c)])
-        y, _, c_n = LSTMSequence.apply(x, h, c, *self._params(), has_bias=self.bias)
+        y, _, c_n = LSTMSequence.apply(x, h, c, *self._params())
         if unbatched:
             return y.squeeze(0), c_n.squeeze(0)
         return y, c_n

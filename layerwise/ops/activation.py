@@ -134,6 +134,8 @@ def stable_sigmoid(x):
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where y > 0, else 0 (relu'(0) = 0).  Saves the output."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         y = xp.maximum(x, 0)
         self.save_for_backward(y)
@@ -148,14 +150,15 @@ class LeakyReLU(Function):
     """y = x if x > 0 else s·x = max(x, 0) + s·min(x, 0);  dy/dx = 1 if x > 0 else s
     (s at x = 0).  Saves a bool mask."""
 
+    inputs = ("x",)
+
     def forward(self, x, negative_slope=0.01):
-        self.save_for_backward(x > 0)
-        self.slope = negative_slope
+        self.save_for_backward(x > 0, slope=negative_slope)
         return xp.maximum(x, 0) + xp.minimum(x, 0) * negative_slope
 
     def backward(self, g):
         (pos,) = self.saved
-        return select(pos, g, g * self.slope)
+        return select(pos, g, g * self.saved.slope)
 
 
 class PReLU(Function):
@@ -163,12 +166,13 @@ class PReLU(Function):
     dy/dx = 1 if x > 0 else a;  dy/da = 0 if x > 0 else x, summed over all but the channel dim.
     """
 
+    inputs = ("x", "weight")
+
     def forward(self, x, a):
         # Broadcast a over dim 1: (C,) -> (C, 1, ..., 1); a single weight broadcasts as a scalar.
-        self.a_shape = a.shape
         ab = a.reshape((-1,) + (1,) * (x.ndim - 2)) if a.size > 1 else a.reshape(())
         pos = x > 0
-        self.save_for_backward(x, ab, pos)
+        self.save_for_backward(x, ab, pos, a_shape=a.shape)
         return xp.maximum(x, 0) + xp.minimum(x, 0) * ab
 
     def backward(self, g):
@@ -178,14 +182,16 @@ class PReLU(Function):
         if self.needs_input_grad[1]:
             contrib = masked(g * x, ~pos)
             if ab.ndim == 0:
-                ga = contrib.sum().reshape(self.a_shape)
+                ga = contrib.sum().reshape(self.saved.a_shape)
             else:
-                ga = contrib.sum(axis=tuple(i for i in range(x.ndim) if i != 1)).reshape(self.a_shape)
+                ga = contrib.sum(axis=tuple(i for i in range(x.ndim) if i != 1)).reshape(self.saved.a_shape)
         return gx, ga
 
 
 class Threshold(Function):
     """y = x if x > θ else v;  dy/dx = 1 if x > θ else 0.  Saves a bool mask."""
+
+    inputs = ("x",)
 
     def forward(self, x, threshold=0.0, value=0.0):
         below = x <= threshold
@@ -202,19 +208,22 @@ class Hardtanh(Function):
     (clamp passes 1 at its bounds; hardtanh and relu6 pass 0, as torch).  Saves the output.
     """
 
+    inputs = ("x",)
+
     def forward(self, x, min_val=-1.0, max_val=1.0):
-        self.lo, self.hi = min_val, max_val
         y = xp.minimum(xp.maximum(x, min_val), max_val).astype(x.dtype, copy=False)
-        self.save_for_backward(y)
+        self.save_for_backward(y, lo=min_val, hi=max_val)
         return y
 
     def backward(self, g):
         (y,) = self.saved
-        return masked(g, ~((y <= self.lo) | (y >= self.hi)))
+        return masked(g, ~((y <= self.saved.lo) | (y >= self.saved.hi)))
 
 
 class Hardsigmoid(Function):
     """y = min(max(x + 3, 0), 6)/6;  dy/dx = 1/6 for −3 < x < 3, else 0.  Saves a bool mask."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         inside = (x > -3) & (x < 3)
@@ -230,6 +239,8 @@ class Hardswish(Function):
     """y = x·min(max(x + 3, 0), 6)/6;
     dy/dx = 0 for x ≤ −3, x/3 + 1/2 for −3 < x < 3, 1 for x ≥ 3 (the outer branch at ±3, as torch).
     """
+
+    inputs = ("x",)
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -250,15 +261,16 @@ class ELU(Function):
     precision for x ≪ 0, where the derivative is tiny.
     """
 
+    inputs = ("x",)
+
     def forward(self, x, alpha=1.0, scale=1.0, input_scale=1.0):
-        self.coefs = alpha, scale, input_scale
-        self.save_for_backward(x)
+        self.save_for_backward(x, coefs=(alpha, scale, input_scale))
         # one branch is exactly 0 on each side: max(x, 0) = 0 for x ≤ 0, expm1(0) = 0 for x > 0
         return xp.maximum(x, 0) * scale + xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
 
     def backward(self, g):
         (x,) = self.saved
-        alpha, scale, beta = self.coefs
+        alpha, scale, beta = self.saved.coefs
         negative = g * (alpha * scale * beta) * xp.exp(xp.minimum(x, 0) * beta)
         return select(x <= 0, negative, g * scale)
 
@@ -274,14 +286,15 @@ class GELU(Function):
     dy/dx = (1 + t)/2 + x/2·(1 − t²)·k(1 + 3·0.044715x²).  Saves x and Φ (or t).
     """
 
+    inputs = ("x",)
+
     _K = math.sqrt(2 / math.pi)
     _C = 0.044715
 
     def forward(self, x, approximate="none"):
-        self.tanh = approximate == "tanh"
-        if self.tanh:
+        if approximate == "tanh":
             t = xp.tanh((x + x * x * x * self._C) * self._K)
-            self.save_for_backward(x, t)
+            self.save_for_backward(x, t, tanh=True)
             return x * 0.5 * (1 + t)
         if x.dtype == xp.float32:                   # in place, on two fresh arrays in all
             xf = xp.ascontiguousarray(x).reshape(-1)
@@ -294,12 +307,12 @@ class GELU(Function):
         else:
             cdf = (1 + erf_array(x * math.sqrt(0.5))) * 0.5
             y = x * cdf
-        self.save_for_backward(x, cdf)
+        self.save_for_backward(x, cdf, tanh=False)
         return y
 
     def backward(self, g):
         x, s = self.saved
-        if self.tanh:
+        if self.saved.tanh:
             x2 = x * x
             inner = (1 - s * s) * (1 + x2 * (3 * self._C)) * self._K
             return g * (0.5 * (1 + s) + x * 0.5 * inner)
@@ -316,6 +329,8 @@ class GELU(Function):
 
 class SiLU(Function):
     """y = x·σ(x);  dy/dx = σ(x)·(1 + x·(1 − σ(x))).  Saves x and σ(x)."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         s = stable_sigmoid(x)
@@ -335,6 +350,8 @@ def softplus_array(x):
 class Mish(Function):
     """y = x·tanh(softplus(x));  dy/dx = t + x·(1 − t²)·σ(x), t = tanh(softplus(x)).  Saves x, t."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         t = xp.tanh(softplus_array(x))
         self.save_for_backward(x, t)
@@ -348,8 +365,9 @@ class Mish(Function):
 class Softplus(Function):
     """y = ln(1 + e^(βx))/β, or x where βx > threshold;  dy/dx = σ(βx), or 1 above the threshold."""
 
+    inputs = ("x",)
+
     def forward(self, x, beta=1.0, threshold=20.0):
-        self.beta = beta
         z = x * beta
         linear = z > threshold
         self.save_for_backward(z, linear)
@@ -363,6 +381,8 @@ class Softplus(Function):
 class LogSigmoid(Function):
     """y = ln σ(x) = min(x, 0) − ln(1 + e^(−|x|));  dy/dx = 1 − σ(x) = −expm1(y).  Saves the output."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         y = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
         self.save_for_backward(y)
@@ -375,6 +395,8 @@ class LogSigmoid(Function):
 
 class Softsign(Function):
     """y = x/(1 + |x|);  dy/dx = 1/(1 + |x|)²."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         self.save_for_backward(x)

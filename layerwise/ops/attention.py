@@ -78,8 +78,17 @@ class ScaledDotProductAttention(Function):
     ``need_weights`` (also return P̃); ``empty_rows`` ('zero' or 'nan').
     """
 
-    def forward(self, q, k, v, *mask, scale, blocked=None, dropout_mask=None, dropout_scale=1.0,
-                need_weights=False, empty_rows="zero"):
+    inputs = ("query", "key", "value", "attn_mask?")
+
+    def check(self, q, k, v, am=None, **options):
+        if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
+                or k.shape[-2] != v.shape[-2]:
+            raise ValueError(f"{self.name}: expected query (…, L, E), key (…, S, E) and value "
+                             f"(…, S, Ev), got {tuple(q.shape)}, {tuple(k.shape)} and "
+                             f"{tuple(v.shape)}")
+
+    def forward(self, q, k, v, am=None, *, scale, blocked=None, dropout_mask=None,
+                dropout_scale=1.0, need_weights=False, empty_rows="zero"):
         dt = q.dtype.type
         qs = q * dt(scale)
         batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2])
@@ -93,7 +102,6 @@ class ScaledDotProductAttention(Function):
         pd_buf = xp.empty(score_shape, q.dtype) if keep is not None and need_grad and need_weights \
             else None
         out = xp.empty(out_shape, q.dtype)
-        am = mask[0] if mask else None
         for sl, part in _chunks(score_shape, q, k, v):
             s = xp.matmul(part(qs), xp.swapaxes(part(k), -1, -2),
                           out=None if p_buf is None else p_buf[sl])
@@ -114,12 +122,9 @@ class ScaledDotProductAttention(Function):
             else:
                 pd = s * part(keep) if need_grad else xp.multiply(s, part(keep), out=s)
             xp.matmul(pd, part(v), out=out[sl])
-        self.has_mask = bool(mask)
-        self.mask_shape = mask[0].shape if mask else None
-        self.need_weights = need_weights
-        self.scale = dt(scale)
         if need_grad:
-            self.save_for_backward(qs, k, v, p_buf, keep)
+            self.save_for_backward(qs, k, v, p_buf, keep, scale=dt(scale), need_weights=need_weights,
+                                   mask_shape=None if am is None else am.shape)
         if need_weights:
             return out, (pd_buf if pd_buf is not None else p_buf)
         return out
@@ -129,18 +134,16 @@ class ScaledDotProductAttention(Function):
         need = self.needs_input_grad
         pd = p if keep is None else p * keep
         gv = unbroadcast(xp.matmul(xp.swapaxes(pd, -1, -2), g), v.shape) if need[2] else None
-        if not (need[0] or need[1] or (self.has_mask and need[3])):
-            return (None, None, gv, None) if self.has_mask else (None, None, gv)
+        if not (need[0] or need[1] or need[3]):
+            return None, None, gv, None
         dp = unbroadcast(xp.matmul(g, xp.swapaxes(v, -1, -2)), p.shape)   # dL/dP̃
-        if self.need_weights and gw:
+        if self.saved.need_weights and gw:
             dp += gw[0]
         if keep is not None:
             dp *= keep                                               # dL/dP
         dp -= xp.einsum("...j,...j->...", dp, p)[..., None]          # dP − rowsum(dP ⊙ P)
         dp *= p                                                      # dS
-        gq = unbroadcast(xp.matmul(dp, k), qs.shape) * self.scale if need[0] else None
+        gq = unbroadcast(xp.matmul(dp, k), qs.shape) * self.saved.scale if need[0] else None
         gk = unbroadcast(xp.matmul(xp.swapaxes(dp, -1, -2), qs), k.shape) if need[1] else None
-        if self.has_mask:
-            gm = unbroadcast(dp, self.mask_shape) if need[3] else None
-            return gq, gk, gv, gm
-        return gq, gk, gv
+        gm = unbroadcast(dp, self.saved.mask_shape) if need[3] else None
+        return gq, gk, gv, gm

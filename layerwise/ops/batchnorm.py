@@ -45,17 +45,29 @@ def _dot_nl(a, b):
 
 
 class BatchNormOp(Function):
-    """Inputs: x, then γ if ``has_weight``, then β if ``has_bias``.  ``running_mean`` /
-    ``running_var`` are raw arrays (updated in place when ``training``), never graph inputs."""
+    """Inputs: x and, optionally, γ and β.  ``running_mean`` / ``running_var`` are raw arrays
+    (updated in place when ``training``), never graph inputs."""
 
-    def forward(self, x, *params, running_mean=None, running_var=None, training=True,
-                momentum=0.1, eps=1e-5, has_weight=False, has_bias=False):
+    inputs = ("x", "weight?", "bias?")
+
+    def check(self, x, w=None, b=None, **options):
+        c = x.shape[1] if x.ndim >= 2 else None
+        if c is None:
+            raise ValueError(f"{self.name}: expected an input (N, C, *), got shape {tuple(x.shape)}")
+        for what, p in (("weight", w), ("bias", b), ("running_mean", options.get("running_mean")),
+                        ("running_var", options.get("running_var"))):
+            if p is not None and tuple(p.shape) != (c,):
+                raise ValueError(f"{self.name}: expected a {what} of shape ({c},) for an input of "
+                                 f"shape {tuple(x.shape)}, got {tuple(p.shape)}")
+
+    def forward(self, x, w=None, b=None, *, running_mean=None, running_var=None, training=True,
+                momentum=0.1, eps=1e-5):
         n, c = x.shape[:2]
-        spatial = int(xp.prod(x.shape[2:], dtype=xp.int64))
+        spatial = 1
+        for d in x.shape[2:]:
+            spatial *= d
         x3 = x.reshape(n, c, spatial)
         m = n * spatial
-        w = params[0] if has_weight else None
-        b = params[-1] if has_bias else None
         dt = x.dtype.type
         if training:
             mean = _sum_nl(x3) / dt(m)
@@ -80,34 +92,27 @@ class BatchNormOp(Function):
             y = xhat + b[:, None]
         else:
             y = xhat.copy() if self.needs_input_grad[0] and training else xhat
-        self.training, self.m, self.shape3 = training, m, x3.shape
-        self.has = (has_weight, has_bias)
         need = self.needs_input_grad
         if any(need):
-            self.save_for_backward(xhat if (training and need[0]) or (has_weight and need[1]) else None,
-                                   invstd, w)
+            self.save_for_backward(xhat if (training and need[0]) or need[1] else None, invstd, w,
+                                   training=training, m=m, shape3=x3.shape)
         return y.reshape(x.shape)
 
     def backward(self, g):
         xhat, invstd, w = self.saved
-        has_weight, has_bias = self.has
+        training, m = self.saved.training, self.saved.m
         need = self.needs_input_grad
         shape = g.shape
-        g3 = g.reshape(self.shape3)
-        dbeta = _sum_nl(g3) if (has_bias and need[-1]) or (self.training and need[0]) else None
-        dgamma = _dot_nl(g3, xhat) if (has_weight and need[1]) or (self.training and need[0]) else None
+        g3 = g.reshape(self.saved.shape3)
+        dbeta = _sum_nl(g3) if need[2] or (training and need[0]) else None
+        dgamma = _dot_nl(g3, xhat) if need[1] or (training and need[0]) else None
         gx = None
         if need[0]:
             scale = invstd if w is None else invstd * w                # γ/σ
             gx = g3 * scale[:, None]
-            if self.training:                                          # (γ/σ)(g − dβ/m − x̂·dγ/m)
-                inv_m = g.dtype.type(1.0 / self.m)
+            if training:                                               # (γ/σ)(g − dβ/m − x̂·dγ/m)
+                inv_m = g.dtype.type(1.0 / m)
                 gx -= xhat * (dgamma * inv_m * scale)[:, None]
                 gx -= (dbeta * inv_m * scale)[:, None]
             gx = gx.reshape(shape)
-        grads = [gx]
-        if has_weight:
-            grads.append(dgamma if need[1] else None)
-        if has_bias:
-            grads.append(dbeta if need[-1] else None)
-        return tuple(grads) if len(grads) > 1 else grads[0]
+        return gx, (dgamma if need[1] else None), (dbeta if need[2] else None)

@@ -256,38 +256,62 @@ def _geometry_2d(nd, stride, padding, dilation):
     return (1, stride[0]), ((0, 0), tuple(padding[0])), (1, dilation[0])
 
 
+def _check_conv_shapes(op, x, w, groups, channels_of_x):
+    """The checks shared by the convolutions: x (N, C, *spatial) and w of the same rank, 1-D
+    or 2-D, x's channels as the weight implies, the channels split evenly into the groups."""
+    if x.ndim not in (3, 4) or w.ndim != x.ndim:
+        raise ValueError(f"{op}: expected an input (N, C, *spatial) and a weight with 1 or 2 "
+                         f"spatial dims, both of the same rank; got input {tuple(x.shape)} and "
+                         f"weight {tuple(w.shape)}")
+    if groups < 1 or w.shape[0] % groups:
+        raise ValueError(f"{op}: the weight's first dim ({w.shape[0]}) must split into "
+                         f"groups={groups}")
+    if x.shape[1] != channels_of_x:
+        raise ValueError(f"{op}: expected an input with {channels_of_x} channels for a weight "
+                         f"of shape {tuple(w.shape)} and groups={groups}, got input of shape "
+                         f"{tuple(x.shape)}")
+
+
 class Conv(Function):
     """A = conv(X, K) + b for 1-D and 2-D inputs (N, C, *spatial); the equations are in the module
     docstring.  ``padding`` is ((lo, hi), ...) per spatial dim (zeros); ``b`` is tied (O,) or
     untied (O, *out_spatial).  Saves X (for dL/dK) and K (for dL/dX) only when needed."""
+
+    inputs = ("x", "weight", "bias?")
+
+    def check(self, x, w, b=None, *, stride, padding, dilation, groups):
+        _check_conv_shapes(self.name, x, w, groups, channels_of_x=w.shape[1] * groups)
+        if b is not None and b.shape[:1] != w.shape[:1]:
+            raise ValueError(f"{self.name}: expected a bias of {w.shape[0]} values (one per output "
+                             f"channel), got shape {tuple(b.shape)}")
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
         nd = x.ndim - 2
         s, p, d = _geometry_2d(nd, stride, padding, dilation)
         x2, w2 = _as_2d(x, nd), _as_2d(w, nd)
         geo = Geometry(x2.shape, w2.shape, s, p, d, groups)
-        self.geo, self.shapes = geo, (x.shape, w.shape, None if b is None else b.ndim)
+        b_ndim = None if b is None else b.ndim                   # tied (O,) or untied (O, *out)
         if b is not None:
             b = b.reshape(b.shape[0], 1, 1) if b.ndim == 1 else b.reshape(b.shape[0], geo.Ho, geo.Wo)
         # the arrays themselves (not the 1-D → 2-D views), so in-place changes are caught
         self.save_for_backward(x if self.needs_input_grad[1] else None,
-                               w if self.needs_input_grad[0] else None)
+                               w if self.needs_input_grad[0] else None, geo=geo,
+                               x_shape=x.shape, w_shape=w.shape,
+                               b_ndim=b_ndim)
         y = conv_forward(x2, w2, geo, b)
         return y if nd == 2 else y.reshape(y.shape[0], y.shape[1], geo.Wo)
 
     def backward(self, g):
         x, w = self.saved
-        geo = self.geo
-        x_shape, w_shape, b_ndim = self.shapes
+        s = self.saved
+        geo = s.geo
         g2 = g.reshape(geo.N, geo.O, geo.Ho, geo.Wo)
         need = self.needs_input_grad
-        gx = conv_grad_input(g2, _as_2d(w, w.ndim - 2), geo).reshape(x_shape) if need[0] else None
-        gw = conv_grad_weight(_as_2d(x, x.ndim - 2), g2, geo).reshape(w_shape) if need[1] else None
-        if len(need) == 2:
-            return gx, gw
+        gx = conv_grad_input(g2, _as_2d(w, w.ndim - 2), geo).reshape(s.x_shape) if need[0] else None
+        gw = conv_grad_weight(_as_2d(x, x.ndim - 2), g2, geo).reshape(s.w_shape) if need[1] else None
         gb = None
         if need[2]:
-            gb = _tied_bias_grad(g) if b_ndim == 1 else g.sum(axis=0)
+            gb = _tied_bias_grad(g) if s.b_ndim == 1 else g.sum(axis=0)
         return gx, gw, gb
 
 
@@ -305,6 +329,14 @@ class ConvTranspose(Function):
     ``out_spatial`` is the output size (it already includes output_padding).
     """
 
+    inputs = ("x", "weight", "bias?")
+
+    def check(self, x, w, b=None, *, stride, padding, dilation, groups, out_spatial):
+        _check_conv_shapes(self.name, x, w, groups, channels_of_x=w.shape[0])
+        if b is not None and tuple(b.shape) != (w.shape[1] * groups,):
+            raise ValueError(f"{self.name}: expected a bias of shape ({w.shape[1] * groups},) (one "
+                             f"per output channel), got {tuple(b.shape)}")
+
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups, out_spatial):
         nd = x.ndim - 2
         s, p, d = _geometry_2d(nd, stride, padding, dilation)
@@ -312,9 +344,9 @@ class ConvTranspose(Function):
         out_hw = tuple(out_spatial) if nd == 2 else (1, out_spatial[0])
         geo = Geometry((x2.shape[0], w2.shape[1] * groups) + out_hw, w2.shape, s, p, d, groups,
                        out_hw=x2.shape[2:])
-        self.geo, self.shapes = geo, (x.shape, w.shape)
         self.save_for_backward(x if self.needs_input_grad[1] else None,
-                               w if self.needs_input_grad[0] else None)
+                               w if self.needs_input_grad[0] else None, geo=geo,
+                               x_shape=x.shape, w_shape=w.shape)
         y = conv_grad_input(x2, w2, geo)
         if b is not None:
             y += b.reshape(-1, 1, 1)
@@ -322,14 +354,12 @@ class ConvTranspose(Function):
 
     def backward(self, g):
         x, w = self.saved
-        geo = self.geo
-        x_shape, w_shape = self.shapes
+        s = self.saved
+        geo = s.geo
         g2 = xp.ascontiguousarray(g).reshape(geo.N, geo.C, geo.H, geo.W)
         need = self.needs_input_grad
-        gx = conv_forward(g2, _as_2d(w, w.ndim - 2), geo).reshape(x_shape) if need[0] else None
-        gw = conv_grad_weight(g2, _as_2d(x, x.ndim - 2), geo).reshape(w_shape) if need[1] else None
-        if len(need) == 2:
-            return gx, gw
+        gx = conv_forward(g2, _as_2d(w, w.ndim - 2), geo).reshape(s.x_shape) if need[0] else None
+        gw = conv_grad_weight(g2, _as_2d(x, x.ndim - 2), geo).reshape(s.w_shape) if need[1] else None
         return gx, gw, (_tied_bias_grad(g) if need[2] else None)
 
 
@@ -352,19 +382,22 @@ class Pad(Function):
     ``pads`` is ((lo, hi), ...) for the last len(pads) axes.
     """
 
+    inputs = ("x",)
+
     def forward(self, x, pads, mode):
-        self.steps = []
+        steps = []
         out = x
         for k, (lo, hi) in enumerate(pads):
             axis = x.ndim - len(pads) + k
             n = x.shape[axis]
             idx = _pad_index(n, lo, hi, mode)
-            self.steps.append((axis, idx, n))
+            steps.append((axis, idx, n))
             out = xp.take(out, idx, axis=axis)
+        self.save_for_backward(steps=tuple(steps))
         return out
 
     def backward(self, g):
-        for axis, idx, n in self.steps:
+        for axis, idx, n in self.saved.steps:
             s = xp.zeros((idx.size, n), g.dtype)
             s[xp.arange(idx.size), idx] = 1
             g = xp.matmul(g, s) if axis == g.ndim - 1 else xp.moveaxis(

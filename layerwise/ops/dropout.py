@@ -20,23 +20,34 @@ SELU_ALPHA_PRIME = -1.7580993408473766     # −λα of SELU
 
 
 class Dropout(Function):
+    """y = x ⊙ m · s;  dL/dx = g ⊙ m · s (m may broadcast: channel-wise dropout (N, C, 1, 1))."""
+
+    inputs = ("x",)
+
     def forward(self, x, mask=None, scale=1.0):
-        # mask may broadcast (channel-wise dropout: shape (N, C, 1, 1))
-        self.mask = (mask * x.dtype.type(scale)).astype(x.dtype, copy=False)
-        return x * self.mask
+        scaled_mask = (mask * x.dtype.type(scale)).astype(x.dtype, copy=False)
+        self.save_for_backward(scaled_mask)
+        return x * scaled_mask
 
     def backward(self, g):
-        return g * self.mask
+        (scaled_mask,) = self.saved
+        return g * scaled_mask
 
 
 class AlphaDropout(Function):
+    """y = a·(x ⊙ m + α'(1 − m)) + b;  dL/dx = a · g ⊙ m (see the module docstring)."""
+
+    inputs = ("x",)
+
     def forward(self, x, mask=None, p=0.5):
         a = ((1 - p) * (1 + p * SELU_ALPHA_PRIME ** 2)) ** -0.5
         b = -a * SELU_ALPHA_PRIME * p
         keep = mask.astype(x.dtype, copy=False)
-        self.grad_scale = (keep * x.dtype.type(a)).astype(x.dtype, copy=False)
-        return (x * self.grad_scale + x.dtype.type(a * SELU_ALPHA_PRIME + b)
+        grad_scale = (keep * x.dtype.type(a)).astype(x.dtype, copy=False)
+        self.save_for_backward(grad_scale)
+        return (x * grad_scale + x.dtype.type(a * SELU_ALPHA_PRIME + b)
                 - (x.dtype.type(a * SELU_ALPHA_PRIME) * keep)).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        return g * self.grad_scale
+        (grad_scale,) = self.saved
+        return g * grad_scale

@@ -13,12 +13,14 @@ from ._util import unbroadcast
 class Add(Function):
     """z = a + b;  dz/da = 1, dz/db = 1 (summed over broadcast axes)."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(shapes=(a.shape, b.shape))
         return a + b
 
     def backward(self, g):
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         return (unbroadcast(g, sa) if self.needs_input_grad[0] else None,
                 unbroadcast(g, sb) if self.needs_input_grad[1] else None)
 
@@ -26,12 +28,14 @@ class Add(Function):
 class Sub(Function):
     """z = a - b;  dz/da = 1, dz/db = -1."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(shapes=(a.shape, b.shape))
         return a - b
 
     def backward(self, g):
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         return (unbroadcast(g, sa) if self.needs_input_grad[0] else None,
                 unbroadcast(-g, sb) if self.needs_input_grad[1] else None)
 
@@ -39,15 +43,16 @@ class Sub(Function):
 class Mul(Function):
     """z = a * b;  dz/da = b, dz/db = a."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
-                               b if self.needs_input_grad[0] else None)
-        self.shapes = a.shape, b.shape
+                               b if self.needs_input_grad[0] else None, shapes=(a.shape, b.shape))
         return a * b
 
     def backward(self, g):
         a, b = self.saved
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         return (unbroadcast(g * b, sa) if self.needs_input_grad[0] else None,
                 unbroadcast(g * a, sb) if self.needs_input_grad[1] else None)
 
@@ -55,15 +60,16 @@ class Mul(Function):
 class Div(Function):
     """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
         z = a / b
-        self.save_for_backward(b, z if self.needs_input_grad[1] else None)
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(b, z if self.needs_input_grad[1] else None, shapes=(a.shape, b.shape))
         return z
 
     def backward(self, g):
         b, z = self.saved
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         gb = g / b
         return (unbroadcast(gb, sa) if self.needs_input_grad[0] else None,
                 unbroadcast(-gb * z, sb) if self.needs_input_grad[1] else None)
@@ -72,8 +78,10 @@ class Div(Function):
 class DivRounding(Function):
     """z = floor(a / b) or trunc(a / b) (``rounding_mode``);  dz/da = dz/db = 0 (as torch)."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b, mode="floor"):
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(shapes=(a.shape, b.shape))
         if a.dtype.kind in "iub" and not xp.all(b):
             raise RuntimeError("ZeroDivisionError: integer division by zero")
         if mode == "floor":
@@ -84,7 +92,7 @@ class DivRounding(Function):
         return xp.trunc(a / b)
 
     def backward(self, g):
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         return (xp.zeros(sa, g.dtype) if self.needs_input_grad[0] else None,
                 xp.zeros(sb, g.dtype) if self.needs_input_grad[1] else None)
 
@@ -92,15 +100,16 @@ class DivRounding(Function):
 class Pow(Function):
     """z = a ** b;  dz/da = b·a^(b−1), dz/db = z·ln a (0 where a = 0 and b ≥ 0, as torch)."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
         z = a ** b
-        self.save_for_backward(a, b, z)
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(a, b, z, shapes=(a.shape, b.shape))
         return z
 
     def backward(self, g):
         a, b, z = self.saved
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         ga = gb = None
         if self.needs_input_grad[0]:
             # b·a^(b−1), written to stay exact at b = 0 (gradient 0, no 0·inf).
@@ -116,6 +125,8 @@ class Pow(Function):
 class Neg(Function):
     """z = −a;  dz/da = −1."""
 
+    inputs = ("x",)
+
     def forward(self, a):
         return -a
 
@@ -125,6 +136,8 @@ class Neg(Function):
 
 class Exp(Function):
     """z = eˣ;  dz/dx = z (the output is saved, not the input)."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         z = xp.exp(x)
@@ -138,6 +151,8 @@ class Exp(Function):
 
 class Log(Function):
     """z = ln x;  dz/dx = 1/x."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -153,6 +168,8 @@ class Log(Function):
 class Log1p(Function):
     """z = ln(1 + x);  dz/dx = 1/(1 + x)."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         self.save_for_backward(x)
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -166,6 +183,8 @@ class Log1p(Function):
 
 class Sqrt(Function):
     """z = √x;  dz/dx = 1/(2z)."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         with xp.errstate(invalid="ignore"):
@@ -182,6 +201,8 @@ class Sqrt(Function):
 class Rsqrt(Function):
     """z = 1/√x;  dz/dx = −z³/2."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         with xp.errstate(divide="ignore", invalid="ignore"):
             z = 1 / xp.sqrt(x)
@@ -196,6 +217,8 @@ class Rsqrt(Function):
 class Abs(Function):
     """z = |x|;  dz/dx = sign(x) (0 at x = 0, as torch)."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         self.save_for_backward(x)
         return xp.abs(x)
@@ -208,6 +231,8 @@ class Abs(Function):
 class Sign(Function):
     """z = sign(x);  dz/dx = 0 everywhere it exists."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         return xp.sign(x)
 
@@ -217,6 +242,8 @@ class Sign(Function):
 
 class Rounding(Function):
     """z = floor/ceil/trunc/round(x);  dz/dx = 0 (piecewise constant), as torch."""
+
+    inputs = ("x",)
 
     def forward(self, x, kind="floor", decimals=0):
         if kind == "round":
@@ -230,6 +257,8 @@ class Rounding(Function):
 class Clamp(Function):
     """z = min(max(x, lo), hi) with scalar bounds;  dz/dx = 1 where lo ≤ x ≤ hi (bounds included,
     as torch), else 0.  If lo > hi every element is hi (gradient 0)."""
+
+    inputs = ("x",)
 
     def forward(self, x, lo=None, hi=None):
         mask = xp.ones(x.shape, dtype=bool)
@@ -256,12 +285,10 @@ class ClampTensor(Function):
     dz/dhi = 1 where x > hi, or everywhere hi < lo (then z = hi), else 0 — torch's rule.
     """
 
-    def forward(self, x, *bounds, has_lo=True, has_hi=True):
-        lo = bounds[0] if has_lo else None
-        hi = bounds[-1] if has_hi else None
-        shape = xp.broadcast_shapes(x.shape, *(b.shape for b in bounds))
-        self.shapes = (x.shape,) + tuple(b.shape for b in bounds)
-        self.has = (has_lo, has_hi)
+    inputs = ("x", "lo?", "hi?")
+
+    def forward(self, x, lo=None, hi=None):
+        shape = xp.broadcast_shapes(*(a.shape for a in (x, lo, hi) if a is not None))
         z = xp.broadcast_to(x, shape)
         keep = xp.ones(shape, dtype=bool)
         to_lo = to_hi = None
@@ -277,25 +304,21 @@ class ClampTensor(Function):
             crossed = hi < lo
             to_lo = to_lo & ~crossed
             to_hi = to_hi | crossed
-        self.masks = keep, to_lo, to_hi
+        self.save_for_backward(keep, to_lo, to_hi,
+                               shapes=tuple(None if a is None else a.shape for a in (x, lo, hi)))
         return xp.asarray(z, dtype=x.dtype)
 
     def backward(self, g):
-        keep, to_lo, to_hi = self.masks
+        masks, shapes = tuple(self.saved), self.saved.shapes
         zero = xp.zeros((), g.dtype)
-        grads = [unbroadcast(xp.where(keep, g, zero), self.shapes[0])
-                 if self.needs_input_grad[0] else None]
-        i = 1
-        for present, mask in zip(self.has, (to_lo, to_hi)):
-            if present:
-                grads.append(unbroadcast(xp.where(mask, g, zero), self.shapes[i])
-                             if self.needs_input_grad[i] else None)
-                i += 1
-        return tuple(grads)
+        return tuple(unbroadcast(xp.where(mask, g, zero), shape) if need else None
+                     for mask, shape, need in zip(masks, shapes, self.needs_input_grad))
 
 
 class Maximum(Function):
     """z = max(a, b);  the gradient goes to the larger input, half to each at a tie (as torch)."""
+
+    inputs = ("a", "b")
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -311,6 +334,8 @@ class Maximum(Function):
 class Minimum(Function):
     """z = min(a, b);  the gradient goes to the smaller input, half to each at a tie."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
         self.save_for_backward(a, b)
         return xp.minimum(a, b)
@@ -325,14 +350,15 @@ class Minimum(Function):
 class Where(Function):
     """z = cond ? a : b;  dz/da = cond, dz/db = ¬cond.  (cond is a bool array, not an input.)"""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b, cond=None):
-        self.cond = cond
-        self.shapes = a.shape, b.shape
+        self.save_for_backward(cond=cond, shapes=(a.shape, b.shape))
         return xp.where(cond, a, b)
 
     def backward(self, g):
-        c = self.cond
-        sa, sb = self.shapes
+        c = self.saved.cond
+        sa, sb = self.saved.shapes
         zero = xp.zeros((), g.dtype)
         return (unbroadcast(xp.where(c, g, zero), sa) if self.needs_input_grad[0] else None,
                 unbroadcast(xp.where(c, zero, g), sb) if self.needs_input_grad[1] else None)
@@ -340,6 +366,8 @@ class Where(Function):
 
 class Sin(Function):
     """z = sin x;  dz/dx = cos x."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -353,6 +381,8 @@ class Sin(Function):
 class Cos(Function):
     """z = cos x;  dz/dx = −sin x."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         self.save_for_backward(x)
         return xp.cos(x)
@@ -364,6 +394,8 @@ class Cos(Function):
 
 class Tanh(Function):
     """z = tanh x;  dz/dx = 1 − z²."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         z = xp.tanh(x)
@@ -384,6 +416,8 @@ def sigmoid_array(x):
 class Sigmoid(Function):
     """z = σ(x);  dz/dx = z(1 − z)."""
 
+    inputs = ("x",)
+
     def forward(self, x):
         z = sigmoid_array(x)
         self.save_for_backward(z)
@@ -397,16 +431,20 @@ class Sigmoid(Function):
 class Cast(Function):
     """z = x converted to another floating dtype;  dz/dx = 1 (cast back)."""
 
+    inputs = ("x",)
+
     def forward(self, x, dtype=None):
-        self.src = x.dtype
+        self.save_for_backward(src_dtype=x.dtype)
         return x.astype(dtype)
 
     def backward(self, g):
-        return g.astype(self.src)
+        return g.astype(self.saved.src_dtype)
 
 
 class Identity(Function):
     """z = x (a copy);  dz/dx = 1.  Used for clone/contiguous."""
+
+    inputs = ("x",)
 
     def forward(self, x):
         return x.copy()
@@ -419,10 +457,12 @@ class Overwrite(Function):
     """z = v broadcast to x's shape, x's values discarded (copy_, fill_, zero_);
     dz/dx = 0, dz/dv = 1 (summed over broadcast axes)."""
 
+    inputs = ("x", "v")
+
     def forward(self, x, v):
-        self.vshape = v.shape
+        self.save_for_backward(v_shape=v.shape)
         return xp.array(xp.broadcast_to(v, x.shape), dtype=x.dtype)
 
     def backward(self, g):
         return (xp.zeros_like(g) if self.needs_input_grad[0] else None,
-                unbroadcast(g, self.vshape) if self.needs_input_grad[1] else None)
+                unbroadcast(g, self.saved.v_shape) if self.needs_input_grad[1] else None)

@@ -86,23 +86,32 @@ class EmbeddingOp(Function):
     change of it before backward is caught by its version counter).
     """
 
+    inputs = ("weight", "indices")
+
+    def check(self, weight, indices, **options):
+        if weight.ndim != 2 or indices.dtype.kind not in "iu":
+            raise ValueError(f"{self.name}: expected a weight (V, D) and integer indices, got a "
+                             f"weight of shape {tuple(weight.shape)} and indices of dtype "
+                             f"{indices.dtype}")
+
     def forward(self, weight, indices, padding_idx=None, scale_grad_by_freq=False):
-        self.num, self.dim = weight.shape
-        self.padding_idx, self.scale_grad_by_freq = padding_idx, scale_grad_by_freq
-        self.save_for_backward(indices)
+        self.save_for_backward(indices, weight_shape=weight.shape, padding_idx=padding_idx,
+                               scale_grad_by_freq=scale_grad_by_freq)
         return xp.take(weight, indices, axis=0)
 
     def backward(self, g):
         (indices,) = self.saved
+        s = self.saved
+        num, dim = s.weight_shape
         idx = indices.reshape(-1)
-        g = g.reshape(idx.size, self.dim)
-        if self.padding_idx is not None:
-            keep = idx != self.padding_idx
+        g = g.reshape(idx.size, dim)
+        if s.padding_idx is not None:
+            keep = idx != s.padding_idx
             if not keep.all():
                 idx, g = idx[keep], g[keep]
-        gw = scatter_add_rows(g, idx, self.num)
-        if self.scale_grad_by_freq:
-            _divide_by_frequency(gw, indices, self.num)
+        gw = scatter_add_rows(g, idx, num)
+        if s.scale_grad_by_freq:
+            _divide_by_frequency(gw, indices, num)
         return gw, None
 
 
@@ -115,7 +124,9 @@ class EmbeddingBagOp(Function):
     bounds[-1] ≤ M (indices after bounds[-1] belong to no bag).
     """
 
-    def forward(self, weight, indices, per_sample_weights=None, bounds=None, mode="mean",
+    inputs = ("weight", "indices", "per_sample_weights?")
+
+    def forward(self, weight, indices, per_sample_weights=None, *, bounds=None, mode="mean",
                 padding_idx=None, scale_grad_by_freq=False):
         n_bags, dim = len(bounds) - 1, weight.shape[1]
         flat = indices.reshape(-1)
@@ -132,8 +143,6 @@ class EmbeddingBagOp(Function):
         if per_sample_weights is not None:
             a = per_sample_weights.reshape(-1)
             a = a[:end] if pos is None else a[pos]
-        self.num, self.dim, self.mode = weight.shape[0], dim, mode
-        self.scale_grad_by_freq = scale_grad_by_freq
         counts = xp.bincount(bag, minlength=n_bags)
         rows = xp.take(weight, idx, axis=0)
         extra = None
@@ -155,31 +164,34 @@ class EmbeddingBagOp(Function):
             if mode == "mean":
                 extra = counts
                 out /= xp.maximum(counts, 1).astype(out.dtype)[:, None]
-        need_w = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        need_w = self.needs_input_grad[2]
         # indices itself first (guarded by its version counter), then what backward reads
-        self.save_for_backward(indices, weight if need_w else None, idx, bag, pos, a, extra)
+        self.save_for_backward(indices, weight if need_w else None, idx, bag, pos, a, extra,
+                               weight_shape=weight.shape, mode=mode,
+                               scale_grad_by_freq=scale_grad_by_freq)
         return out
 
     def backward(self, g):
         indices, weight, idx, bag, pos, a, extra = self.saved
+        (num, dim), mode = self.saved.weight_shape, self.saved.mode
         gw = ga = None
         if self.needs_input_grad[0]:
-            if self.mode == "max":
+            if mode == "max":
                 filled, argmax = extra
-                gw = xp.zeros(self.num * self.dim, g.dtype)
-                flat = argmax * self.dim + xp.arange(self.dim)
+                gw = xp.zeros(num * dim, g.dtype)
+                flat = argmax * dim + xp.arange(dim)
                 xp.add.at(gw, flat.reshape(-1), g[filled].reshape(-1))
-                gw = gw.reshape(self.num, self.dim)
+                gw = gw.reshape(num, dim)
             else:
-                if self.mode == "mean":
+                if mode == "mean":
                     g = g / xp.maximum(extra, 1).astype(g.dtype)[:, None]
                 rows = g[bag]
                 if a is not None:
                     rows *= a[:, None]
-                gw = scatter_add_rows(rows, idx, self.num)
-                if self.scale_grad_by_freq:
-                    _divide_by_frequency(gw, indices, self.num)
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+                gw = scatter_add_rows(rows, idx, num)
+                if self.saved.scale_grad_by_freq:
+                    _divide_by_frequency(gw, indices, num)
+        if self.needs_input_grad[2]:
             ga = xp.zeros(indices.size, g.dtype)
             dots = xp.einsum("ij,ij->i", g[bag], xp.take(weight, idx, axis=0))
             if pos is None:
@@ -187,4 +199,4 @@ class EmbeddingBagOp(Function):
             else:
                 ga[pos] = dots
             ga = ga.reshape(indices.shape)
-        return (gw, None, ga) if len(self.needs_input_grad) > 2 else (gw, None)
+        return gw, None, ga

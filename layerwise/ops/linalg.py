@@ -15,15 +15,16 @@ from ._util import unbroadcast
 class MatMul(Function):
     """Z = A·B (NumPy matmul semantics);  dL/dA = G·Bᵀ, dL/dB = Aᵀ·G, reduced over broadcast batch dims."""
 
+    inputs = ("a", "b")
+
     def forward(self, a, b):
         self.save_for_backward(a if self.needs_input_grad[1] else None,
-                               b if self.needs_input_grad[0] else None)
-        self.shapes = a.shape, b.shape
+                               b if self.needs_input_grad[0] else None, shapes=(a.shape, b.shape))
         return xp.matmul(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        sa, sb = self.shapes
+        sa, sb = self.saved.shapes
         ga = gb = None
         # Promote vectors to matrices so one formula covers every case.
         if len(sa) == 1 and len(sb) == 1:

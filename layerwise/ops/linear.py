@@ -12,6 +12,19 @@ from ..backend import xp
 
 
 class LinearOp(Function):
+    """Y = X Wᵀ + b over the last dim of X (*, in);  dL/dX = G W, dL/dW = Gᵀ X, dL/db = Σ G."""
+
+    inputs = ("x", "weight", "bias?")
+
+    def check(self, x, w, b=None):
+        if x.ndim == 0 or w.ndim != 2 or x.shape[-1] != w.shape[1]:
+            raise ValueError(f"LinearOp: expected an input (*, {w.shape[-1] if w.ndim else '?'}) "
+                             f"for a weight of shape {tuple(w.shape)}, got an input of shape "
+                             f"{tuple(x.shape)}")
+        if b is not None and tuple(b.shape) != (w.shape[0],):
+            raise ValueError(f"LinearOp: expected a bias of shape ({w.shape[0]},), got "
+                             f"{tuple(b.shape)}")
+
     def forward(self, x, w, b=None):
         self.save_for_backward(x if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None)
@@ -29,6 +42,6 @@ class LinearOp(Function):
             gx = xp.matmul(g2, w).reshape(g.shape[:-1] + (w.shape[1],))
         if self.needs_input_grad[1]:
             gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1]))
-        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+        if self.needs_input_grad[2]:
             gb = g2.sum(axis=0)
-        return (gx, gw, gb) if len(self.needs_input_grad) > 2 else (gx, gw)
+        return gx, gw, gb

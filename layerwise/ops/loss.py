@@ -68,6 +68,8 @@ class CrossEntropy(Function):
     so logits of ±1e4 stay finite.
     """
 
+    inputs = ("input",)
+
     def forward(self, x, target=None, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
         C = x.shape[1]
@@ -89,22 +91,23 @@ class CrossEntropy(Function):
                     sum_wlogp = (shifted * _class_shape(weight, x.ndim)).sum(axis=1, keepdims=True) \
                         - log_s * wsum
                 loss = loss - xp.where(valid, sum_wlogp, 0) * (label_smoothing / C)
-                self.wsum = wsum
+            else:
+                wsum = None
             p = e / s if self.needs_input_grad[0] else None
         loss = loss.squeeze(1)
-        self.denom = w_t.sum()
-        self.opts = weight, label_smoothing, reduction
-        self.save_for_backward(p, idx, valid, w_t)
-        return reduce(loss, reduction, self.denom)
+        denom = w_t.sum()
+        self.save_for_backward(p, idx, valid, w_t, weight=weight, eps=label_smoothing,
+                               reduction=reduction, denom=denom, wsum=wsum)
+        return reduce(loss, reduction, denom)
 
     def backward(self, g):
         p, idx, valid, w_t = self.saved
-        weight, eps, reduction = self.opts
-        gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, reduction, self.denom), 1)
+        weight, eps, reduction = self.saved.weight, self.saved.eps, self.saved.reduction
+        gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, reduction, self.saved.denom), 1)
         with xp.errstate(invalid="ignore"):
             a = xp.where(valid, gi * w_t * (1 - eps), 0)             # one-hot part of q, times g
             b = xp.where(valid, gi * (eps / p.shape[1]), 0) if eps > 0 else None
-        grad = p * (a if b is None else a + b * self.wsum)            # p_i · Σ_c q_ic
+        grad = p * (a if b is None else a + b * self.saved.wsum)            # p_i · Σ_c q_ic
         if b is not None:
             grad -= b if weight is None else b * _class_shape(weight, p.ndim)
         xp.put_along_axis(grad, idx, xp.take_along_axis(grad, idx, axis=1) - a, axis=1)
@@ -115,18 +118,20 @@ class NLLLoss(Function):
     """loss_i = −w_{t_i} · x_{i,t_i} (x holds log-probabilities, classes on dim 1);
     dloss_i/dx_{i,c} = −w_{t_i} where c = t_i, else 0.  Ignored targets give 0."""
 
+    inputs = ("input",)
+
     def forward(self, x, target=None, weight=None, ignore_index=-100, reduction="mean"):
         idx, valid, w_t = class_target_weights(target, weight, ignore_index, x.dtype)
         loss = xp.where(valid, -w_t * xp.take_along_axis(x, idx, axis=1), 0).squeeze(1)
-        self.denom = w_t.sum()
-        self.shape, self.reduction = x.shape, reduction
-        self.save_for_backward(idx, valid, w_t)
-        return reduce(loss, reduction, self.denom)
+        denom = w_t.sum()
+        self.save_for_backward(idx, valid, w_t, x_shape=x.shape, reduction=reduction, denom=denom)
+        return reduce(loss, reduction, denom)
 
     def backward(self, g):
         idx, valid, w_t = self.saved
-        gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, self.reduction, self.denom), 1)
-        grad = xp.zeros(self.shape, g.dtype)
+        s = self.saved
+        gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, s.reduction, s.denom), 1)
+        grad = xp.zeros(s.x_shape, g.dtype)
         with xp.errstate(invalid="ignore"):
             xp.put_along_axis(grad, idx, xp.where(valid, -gi * w_t, 0), axis=1)
         return grad
@@ -141,6 +146,8 @@ class SoftTargetCrossEntropy(Function):
     'mean' divides by the number of samples N·d1·…, not by the weights.
     """
 
+    inputs = ("input", "target")
+
     def forward(self, x, t, weight=None, label_smoothing=0.0, reduction="mean"):
         C = x.shape[1]
         m = x.max(axis=1, keepdims=True)
@@ -150,13 +157,12 @@ class SoftTargetCrossEntropy(Function):
         q = t * (1 - label_smoothing) + label_smoothing / C if label_smoothing > 0 else t
         wq = q if weight is None else q * _class_shape(weight, x.ndim)
         loss = -(wq * logp).sum(axis=1)
-        self.opts = weight, label_smoothing, reduction
-        self.save_for_backward(logp, wq)
+        self.save_for_backward(logp, wq, weight=weight, eps=label_smoothing, reduction=reduction)
         return reduce(loss, reduction)
 
     def backward(self, g):
         logp, wq = self.saved
-        weight, eps, reduction = self.opts
+        weight, eps, reduction = self.saved.weight, self.saved.eps, self.saved.reduction
         shape = logp.shape[:1] + logp.shape[2:]
         gi = xp.expand_dims(reduction_grad(g, shape, reduction), 1)
         gx = gt = None
@@ -178,6 +184,8 @@ class BinaryCrossEntropy(Function):
     (torch's formulas: the clamps keep the loss and the input gradient finite at x = 0 and 1).
     """
 
+    inputs = ("input", "target")
+
     def forward(self, x, t, weight=None, reduction="mean"):
         with xp.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(x), -100)
@@ -185,13 +193,12 @@ class BinaryCrossEntropy(Function):
         loss = (t - 1) * log_1mx - t * log_x
         if weight is not None:
             loss = loss * weight
-        self.opts = weight, reduction
-        self.save_for_backward(x, t)
+        self.save_for_backward(x, t, weight=weight, reduction=reduction)
         return reduce(loss, reduction)
 
     def backward(self, g):
         x, t = self.saved
-        weight, reduction = self.opts
+        weight, reduction = self.saved.weight, self.saved.reduction
         gl = reduction_grad(g, x.shape, reduction)
         if weight is not None:
             gl = gl * weight
@@ -211,6 +218,8 @@ class BinaryCrossEntropyWithLogits(Function):
     ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)) never overflows.
     """
 
+    inputs = ("input", "target")
+
     def forward(self, x, t, weight=None, pos_weight=None, reduction="mean"):
         log_sig = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
         if pos_weight is None:
@@ -219,13 +228,13 @@ class BinaryCrossEntropyWithLogits(Function):
             loss = (1 - t) * x - ((pos_weight - 1) * t + 1) * log_sig
         if weight is not None:
             loss = loss * weight
-        self.opts = weight, pos_weight, reduction
-        self.save_for_backward(x, t, log_sig)
+        self.save_for_backward(x, t, log_sig, weight=weight, pos_weight=pos_weight,
+                               reduction=reduction)
         return reduce(loss, reduction)
 
     def backward(self, g):
         x, t, log_sig = self.saved
-        weight, pw, reduction = self.opts
+        weight, pw, reduction = self.saved.weight, self.saved.pos_weight, self.saved.reduction
         gl = reduction_grad(g, x.shape, reduction)
         if weight is not None:
             gl = gl * weight
@@ -243,15 +252,16 @@ class _DifferenceLoss(Function):
     """A loss f(d) of the difference d = x − t, elementwise:
     dloss/dx = f′(d), dloss/dt = −f′(d).  Subclasses give ``f`` and ``df``."""
 
+    inputs = ("input", "target")
+
     def forward(self, x, t, reduction="mean", **params):
         d = x - t
-        self.reduction, self.params = reduction, params
-        self.save_for_backward(d)
+        self.save_for_backward(d, reduction=reduction, params=params)
         return reduce(self.f(d, **params), reduction)
 
     def backward(self, g):
         (d,) = self.saved
-        gd = reduction_grad(g, d.shape, self.reduction) * self.df(d, **self.params)
+        gd = reduction_grad(g, d.shape, self.saved.reduction) * self.df(d, **self.saved.params)
         return (gd if self.needs_input_grad[0] else None,
                 -gd if self.needs_input_grad[1] else None)
 
@@ -316,6 +326,8 @@ class KLDiv(Function):
     gives 0/0 there).  'batchmean' is the sum divided by x.shape[0] (passed as ``denom``).
     """
 
+    inputs = ("input", "target")
+
     def forward(self, x, t, reduction="mean", log_target=False, denom=None):
         with xp.errstate(divide="ignore", invalid="ignore"):
             if log_target:
@@ -324,13 +336,13 @@ class KLDiv(Function):
             else:
                 et = None
                 loss = xp.where(t == 0, 0, t * xp.log(t)) - t * x
-        self.opts = reduction, log_target, denom
-        self.save_for_backward(x, t, et)
+        self.save_for_backward(x, t, et, reduction=reduction, log_target=log_target, denom=denom)
         return reduce(loss, reduction, denom)
 
     def backward(self, g):
         x, t, et = self.saved
-        reduction, log_target, denom = self.opts
+        s = self.saved
+        reduction, log_target, denom = s.reduction, s.log_target, s.denom
         gl = reduction_grad(g, x.shape, reduction, denom)
         gx = gt = None
         if self.needs_input_grad[0]:

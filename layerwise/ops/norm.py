@@ -69,7 +69,7 @@ def _dot_pl(a, b, layout):
 
 
 class _RowNorm(Function):
-    """Inputs: x, then γ if ``has_weight``, then β if ``has_bias`` (both of C values, any shape).
+    """Inputs: x and, optionally, γ and β (C values each, in any shape).
 
     Options: ``rows`` (R, M), ``layout`` (P, C, L), ``eps``, ``center`` (False: RMS).
     ``stat_groups`` = (N, C) with ``running_mean``/``running_var`` arrays of shape (C,) updates
@@ -78,9 +78,20 @@ class _RowNorm(Function):
     """
 
     center = True
+    inputs = ("x", "weight?", "bias?")
 
-    def forward(self, x, *params, rows, layout, eps, has_weight=False, has_bias=False,
-                running_mean=None, running_var=None, momentum=0.1, stat_groups=None):
+    def check(self, x, w=None, b=None, *, rows, layout, **options):
+        r, m = rows
+        if x.size != r * m or r * m != layout[0] * layout[1] * layout[2]:
+            raise ValueError(f"{self.name}: an input of shape {tuple(x.shape)} does not split into "
+                             f"rows {rows} with the affine layout {layout}")
+        for what, p in (("weight", w), ("bias", b)):
+            if p is not None and p.size != layout[1]:
+                raise ValueError(f"{self.name}: expected a {what} of {layout[1]} values, got shape "
+                                 f"{tuple(p.shape)}")
+
+    def forward(self, x, w=None, b=None, *, rows, layout, eps, running_mean=None, running_var=None,
+                momentum=0.1, stat_groups=None):
         r, m = rows
         dt = x.dtype.type
         x2 = x.reshape(r, m)
@@ -105,9 +116,9 @@ class _RowNorm(Function):
                                     + momentum * unbiased.reshape(n, c).mean(axis=0))
         invstd = (1 / xp.sqrt(var + dt(eps))).astype(x.dtype, copy=False)
         xhat *= invstd[:, None]
-        w = params[0].reshape(-1) if has_weight else None             # (C,) views
-        b = params[-1].reshape(-1) if has_bias else None
-        self.param_shape = params[0].shape if params else None
+        param_shape = w.shape if w is not None else None if b is None else b.shape
+        w = None if w is None else w.reshape(-1)                      # (C,) views
+        b = None if b is None else b.reshape(-1)
         xa = _affine_views(xhat, layout)
         if w is not None:
             y = xa * _col(w, layout)
@@ -117,20 +128,18 @@ class _RowNorm(Function):
             y = xa + _col(b, layout)
         else:
             y = xa.copy() if self.needs_input_grad[0] else xa
-        self.rows, self.layout, self.has = rows, layout, (has_weight, has_bias)
         need = self.needs_input_grad
         if any(need):
-            keep_xhat = need[0] or (has_weight and need[1])
-            self.save_for_backward(xhat if keep_xhat else None, invstd, w)
+            self.save_for_backward(xhat if need[0] or need[1] else None, invstd, w, rows=rows,
+                                   layout=layout, param_shape=param_shape)
         return y.reshape(x.shape)
 
     def backward(self, g):
         xhat, invstd, w = self.saved
-        has_weight, has_bias = self.has
         need = self.needs_input_grad
-        layout, (r, m) = self.layout, self.rows
+        layout, (r, m) = self.saved.layout, self.saved.rows
         ga = _affine_views(g, layout)
-        grads = [None]
+        grads = [None, None, None]
         if need[0]:
             gx = ga * _col(w, layout) if w is not None else ga.copy()      # g_x̂ = γ·g
             gx = gx.reshape(r, m)
@@ -142,13 +151,12 @@ class _RowNorm(Function):
             gx -= xhat * proj[:, None]                                      # path through σ
             gx *= invstd[:, None]
             grads[0] = gx.reshape(g.shape)
-        shape = self.param_shape
-        if has_weight:
-            grads.append(_dot_pl(ga, _affine_views(xhat, layout), layout).reshape(shape)
-                         if need[1] else None)
-        if has_bias:
-            grads.append(_sum_pl(ga, layout).reshape(shape) if need[-1] else None)
-        return tuple(grads) if len(grads) > 1 else grads[0]
+        shape = self.saved.param_shape
+        if need[1]:
+            grads[1] = _dot_pl(ga, _affine_views(xhat, layout), layout).reshape(shape)
+        if need[2]:
+            grads[2] = _sum_pl(ga, layout).reshape(shape)
+        return tuple(grads)
 
 
 class LayerNormOp(_RowNorm):

@@ -110,6 +110,8 @@ class MaxPool2dOp(Function):
     plane.  Backward: each window's gradient goes to the input its index names (the first
     maximum in scan order), summed where overlapping windows pick the same input."""
 
+    inputs = ("x",)
+
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                 out_hw=(1, 1), return_indices=False):
         k, s, p, d = kernel_size, stride, padding, dilation
@@ -126,8 +128,7 @@ class MaxPool2dOp(Function):
         if xpad is not x and (y == fill).any():
             arg = self._fix_all_lowest(y, arg, fill, x.shape, k, s, p, d, out_hw)
         if self.needs_input_grad[0]:
-            self.save_for_backward(arg)
-            self.geometry = (x.shape, xpad.shape, k, s, p, d, out_hw)
+            self.save_for_backward(arg, geometry=(x.shape, xpad.shape, k, s, p, d, out_hw))
         if not return_indices:
             return y
         return y, self._flat_indices(arg, x.shape[-1], k, s, p, d, out_hw)
@@ -157,7 +158,7 @@ class MaxPool2dOp(Function):
 
     def backward(self, g, *_):
         (arg,) = self.saved
-        shape, pshape, k, s, p, d, out_hw = self.geometry
+        shape, pshape, k, s, p, d, out_hw = self.saved.geometry
         gpad = xp.zeros(pshape, g.dtype)
         overlap = s[0] < d[0] * (k[0] - 1) + 1 or s[1] < d[1] * (k[1] - 1) + 1
         hit = xp.empty(g.shape, bool)
@@ -193,6 +194,8 @@ class AvgPool2dOp(Function):
     """Average pooling over (..., H, W): y = Σ window / D (D from ``avg_divisor``).
     Backward: dL/dx = Σ over the windows containing x of dL/dy / D."""
 
+    inputs = ("x",)
+
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0), out_hw=(1, 1),
                 count_include_pad=True, divisor_override=None):
         k, s, p = kernel_size, stride, padding
@@ -204,13 +207,12 @@ class AvgPool2dOp(Function):
             xp.add(y, v, out=y)
         div = avg_divisor(out_hw, x.shape, k, s, p, count_include_pad, divisor_override, x.dtype)
         y /= div
-        self.div = div
-        self.geometry = (x.shape, xpad.shape, k, s, p, out_hw)
+        self.save_for_backward(div=div, geometry=(x.shape, xpad.shape, k, s, p, out_hw))
         return y
 
     def backward(self, g):
-        shape, pshape, k, s, p, out_hw = self.geometry
-        gd = g / self.div
+        shape, pshape, k, s, p, out_hw = self.saved.geometry
+        gd = g / self.saved.div
         one = (1, 1)
         overlap = s[0] < k[0] or s[1] < k[1]
         exact_cover = s == k and pshape == shape and (out_hw[0] * k[0], out_hw[1] * k[1]) == shape[-2:]
@@ -244,25 +246,27 @@ class AdaptiveAvgPool2dOp(Function):
     rectangular bin factorises into a row mean and a column mean).
     Backward: dL/dx = A_Hᵀ · dL/dy · A_W."""
 
+    inputs = ("x",)
+
     def forward(self, x, out_hw=(1, 1)):
         H, W = x.shape[-2:]
-        self.in_shape = x.shape
         if tuple(out_hw) == (1, 1):                  # global average pool: a plain mean
-            self.mats = None                         # (row sums as one BLAS matrix-vector product)
+            self.save_for_backward(in_shape=x.shape, mats=None)   # (row sums: one BLAS gemv)
             sums = xp.matmul(x.reshape(-1, H * W), xp.ones(H * W, x.dtype))
             return (sums / x.dtype.type(H * W)).reshape(x.shape[:-2] + (1, 1))
         ah = _adaptive_matrix(H, out_hw[0], x.dtype)
         aw = _adaptive_matrix(W, out_hw[1], x.dtype)
-        self.mats = ah, aw
+        self.save_for_backward(in_shape=x.shape, mats=(ah, aw))
         t = xp.matmul(x.reshape(-1, W), aw.T).reshape(x.shape[:-1] + (out_hw[1],))
         return xp.matmul(ah, t)
 
     def backward(self, g):
-        if self.mats is None:
-            gx = xp.empty(self.in_shape, g.dtype)
-            gx[...] = g / g.dtype.type(self.in_shape[-2] * self.in_shape[-1])
+        in_shape, mats = self.saved.in_shape, self.saved.mats
+        if mats is None:
+            gx = xp.empty(in_shape, g.dtype)
+            gx[...] = g / g.dtype.type(in_shape[-2] * in_shape[-1])
             return gx
-        ah, aw = self.mats
+        ah, aw = mats
         t = xp.matmul(ah.T, g)
         lead = t.shape[:-1]
         return xp.matmul(t.reshape(-1, t.shape[-1]), aw).reshape(lead + (aw.shape[1],))
@@ -273,6 +277,8 @@ class AdaptiveMaxPool2dOp(Function):
     Bins of unequal length are padded by repeating their last row/column, which can neither
     change the max nor move the first maximum in scan order.
     Backward: dL/dx[p] = Σ_{bins whose argmax is p} dL/dy (a bincount over flat indices)."""
+
+    inputs = ("x",)
 
     def forward(self, x, out_hw=(1, 1), return_indices=False):
         H, W = x.shape[-2:]
@@ -289,8 +295,7 @@ class AdaptiveMaxPool2dOp(Function):
             a, b = xp.divmod(arg.astype(xp.int64), cols.shape[1])
             idx = rows[xp.arange(oh)[:, None], a] * W + cols[xp.arange(ow)[None, :], b]
         if self.needs_input_grad[0]:
-            self.save_for_backward(idx)
-            self.in_shape = x.shape
+            self.save_for_backward(idx, in_shape=x.shape)
         return (y, idx) if return_indices else y
 
     @staticmethod
@@ -301,7 +306,7 @@ class AdaptiveMaxPool2dOp(Function):
 
     def backward(self, g, *_):
         (idx,) = self.saved
-        return scatter_planes(g, idx, self.in_shape)
+        return scatter_planes(g, idx, self.saved.in_shape)
 
 
 def scatter_planes(g, idx, shape):
@@ -319,6 +324,8 @@ class MaxUnpool2dOp(Function):
     """Inverse of max pooling: y = zeros(..., OH, OW) with y.flat_plane[indices] = x.
     Backward: dL/dx = dL/dy gathered at the same indices."""
 
+    inputs = ("x",)
+
     def forward(self, x, indices=None, out_hw=(1, 1)):
         lead = x.shape[:-2]
         n_planes = int(xp.prod(lead, dtype=xp.int64))
@@ -327,9 +334,10 @@ class MaxUnpool2dOp(Function):
         rows = xp.arange(n_planes)[:, None]
         y = xp.zeros((n_planes, size), x.dtype)
         y[rows, idx] = x.reshape(idx.shape)
-        self.idx, self.rows, self.in_shape = idx, rows, x.shape
+        self.save_for_backward(idx, rows, in_shape=x.shape)
         return y.reshape(lead + tuple(out_hw))
 
     def backward(self, g):
-        g2 = g.reshape(self.rows.shape[0], g.size // self.rows.shape[0] if self.rows.shape[0] else 0)
-        return g2[self.rows, self.idx].reshape(self.in_shape)
+        idx, rows = self.saved
+        g2 = g.reshape(rows.shape[0], g.size // rows.shape[0] if rows.shape[0] else 0)
+        return g2[rows, idx].reshape(self.saved.in_shape)

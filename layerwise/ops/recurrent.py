@@ -34,156 +34,23 @@ a step's recurrent product is one batched matmul over the gates.  The sigmoid ga
 negated so that σ(a) = 1/(1 + exp(z)) with z = −a takes three ufuncs instead of four; negation is
 exact, so the numbers are those of the plain formulas.  Backward works in torch's gate order and
 returns gradients in torch's layout.  Large arrays come from a small workspace of recycled
-buffers (see ``_Workspace``).
+buffers (see ``_Workspace`` in _sequence.py).
 """
 from __future__ import annotations
 
-import math
-import weakref
-
 from ..autograd.function import Function
 from ..backend import xp
+from ._sequence import _bias_sum, _norm, _Sequence, _sigmoid_neg_, _Steps, _ws, clear_workspace
 
-
-# ----------------------------------------------------------------------------- workspace
-class _Workspace:
-    """Reusable whole-sequence arrays (a small caching allocator for the sequence ops).
-
-    On these machines a freshly mapped page costs ~3 µs to touch, and the C allocator gives large
-    freed blocks back to the OS, so every new (N, 4H) buffer paid for its pages again at every
-    step (~5 ms of a 20 ms LSTM training step).  Arrays of at least ``min_bytes`` are recycled:
-    backward's scratch arrays go back as soon as backward ends; arrays saved by a forward are
-    *lent* and come back once the engine has released that node's saved arrays (``released``)
-    or the node is gone — never while a retained graph may still need them.  Only arrays private
-    to an op are pooled (never an output).  ``clear_workspace()`` frees everything.
-    """
-
-    def __init__(self, max_bytes=256 << 20, min_bytes=64 << 10, per_shape=4):
-        self.max_bytes, self.min_bytes, self.per_shape = max_bytes, min_bytes, per_shape
-        self.free, self.free_bytes, self.lent = {}, 0, []
-
-    def take(self, shape, dtype):
-        try:                                      # (pop, not check-then-pop: safe across threads)
-            a = self.free[(shape, dtype)].pop()
-        except (KeyError, IndexError):
-            return xp.empty(shape, dtype)
-        self.free_bytes -= a.nbytes
-        return a
-
-    def give(self, *arrays):
-        for a in arrays:
-            if a is None or a.nbytes < self.min_bytes or self.free_bytes + a.nbytes > self.max_bytes:
-                continue
-            lst = self.free.setdefault((a.shape, a.dtype), [])
-            if len(lst) < self.per_shape and not any(b is a for b in lst):
-                lst.append(a)
-                self.free_bytes += a.nbytes
-
-    def lend(self, op, *arrays):
-        self.lent.append((weakref.ref(op), arrays))
-
-    def collect(self):
-        """Take back the arrays of nodes that were released by backward or have died."""
-        if not self.lent:
-            return
-        lent, keep = self.lent, []
-        self.lent = keep
-        for ref, arrays in lent:
-            op = ref()
-            if op is None or getattr(op, "released", False):
-                self.give(*arrays)
-            else:
-                keep.append((ref, arrays))
-
-    def clear(self):
-        self.free, self.free_bytes, self.lent = {}, 0, []
-
-
-_ws = _Workspace()
-
-
-def clear_workspace():
-    """Free the arrays the recurrent ops keep for reuse."""
-    _ws.clear()
-
-
-# ----------------------------------------------------------------------------- layout
-class _Steps:
-    """Row offsets and sizes of the time steps of one flattened sequence batch."""
-
-    def __init__(self, n_rows, batch, batch_sizes, reverse):
-        if batch_sizes is None:
-            if batch == 0 or n_rows % batch:
-                raise ValueError(f"sequence op: {n_rows} rows do not split into steps of batch {batch}")
-            sizes = [batch] * (n_rows // batch)
-        else:
-            sizes = [int(b) for b in batch_sizes]
-            if sum(sizes) != n_rows:
-                raise ValueError(f"sequence op: batch_sizes sum to {sum(sizes)}, the data has {n_rows} rows")
-            if any(b < 0 for b in sizes) or any(a < b for a, b in zip(sizes, sizes[1:])) \
-                    or (sizes and sizes[0] > batch):
-                raise ValueError(f"sequence op: batch_sizes must be non-increasing and at most the "
-                                 f"batch of the initial state ({batch}), got {sizes}")
-        self.sizes = sizes
-        self.offs = [0] * len(sizes)
-        for t in range(1, len(sizes)):
-            self.offs[t] = self.offs[t - 1] + sizes[t - 1]
-        self.T, self.B, self.N = len(sizes), batch, n_rows
-        self.uniform = all(s == batch for s in sizes)
-        self.reverse = reverse
-
-    def forward_order(self):
-        return range(self.T - 1, -1, -1) if self.reverse else range(self.T)
-
-    def backward_order(self):
-        return range(self.T) if self.reverse else range(self.T - 1, -1, -1)
-
-    def chain(self, init, pooled=False):
-        """Buffers for a recurrent state over the sequence: ``(out, prev, state, owned)``.
-
-        ``out[rows of t]`` is the state after step t and ``prev[rows of t]`` the one before it.
-        With B rows at every step both are views of one (N + B, ·) buffer holding ``init`` at
-        the start, so ``prev`` costs nothing (``state`` is None).  Otherwise ``prev`` is filled
-        from the running ``state`` (a copy of ``init``) at each step.  ``owned``: the arrays
-        allocated (from the workspace when ``pooled``, for a state that is no output).
-        """
-        B, N = self.B, self.N
-        new = _ws.take if pooled else (lambda shape, dtype: xp.empty(shape, dtype))
-        rest = tuple(init.shape[1:])
-        if self.uniform:
-            buf = new((N + B,) + rest, init.dtype)
-            if self.reverse:
-                buf[N:] = init
-                return buf[:N], buf[B:], None, (buf,)
-            buf[:B] = init
-            return buf[B:], buf[:N], None, (buf,)
-        out, prev = new((N,) + rest, init.dtype), new((N,) + rest, init.dtype)
-        return out, prev, init.copy(), (out, prev)
-
-    def final(self, out, state):
-        """The state after the last step of every sequence, (B, ·) (a fresh array)."""
-        if state is not None:
-            return state
-        return (out[:self.B] if self.reverse else out[self.N - self.B:]).copy()
-
-
-def _sigmoid_neg_(z):
-    """In place: z ← σ(−z) = 1/(1 + exp(z)) (z holds the negated pre-activation)."""
-    xp.exp(z, out=z)
-    z += 1
-    xp.reciprocal(z, out=z)
-
-
-def _norm(a):
-    v = a.reshape(-1)
-    return math.sqrt(float(xp.dot(v, v)))
+__all__ = ["RNNSequence", "LSTMSequence", "GRUSequence", "GatherRows", "ScatterRows",
+           "clear_workspace"]
 
 
 # ----------------------------------------------------------------------------- Elman RNN
-class RNNSequence(Function):
+class RNNSequence(_Sequence):
     """h_t = act(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh), act = tanh or relu, over a sequence.
 
-    Inputs ``(x, h0, w_ih, w_hh[, b_ih, b_hh])``; outputs ``(y, h_n)`` with y (N, H) the h_t.
+    Inputs ``(x, h0, w_ih, w_hh, b_ih?, b_hh?)``; outputs ``(y, h_n)`` with y (N, H) the h_t.
 
     Backprop through time, with z_t the pre-activation:
         dh_t = ∂L/∂y_t + dZ_{t+1}·W_hh            (dh_T = ∂L/∂h_n)
@@ -193,13 +60,16 @@ class RNNSequence(Function):
     The derivative of the activation is computed for all steps at once before the loop.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, *bias, nonlinearity="tanh", batch_sizes=None,
-                reverse=False, record=None):
+    inputs = ("x", "h0", "weight_ih", "weight_hh", "bias_ih?", "bias_hh?")
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh",
+                batch_sizes=None, reverse=False, record=None):
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
         a = xp.matmul(x, w_ih.T, out=_ws.take((x.shape[0], w_ih.shape[0]), x.dtype))
-        if bias:                                      # a: (N, H), all steps' input projections
-            a += bias[0] + bias[1]
+        bias = _bias_sum(b_ih, b_hh)
+        if bias is not None:                          # a: (N, H), all steps' input projections
+            a += bias
         y, prev, state, _ = steps.chain(h0)
         tmp = xp.empty_like(h0)
         w_hh_t = xp.ascontiguousarray(w_hh.T)         # a transposed view makes small GEMMs ~1.5x slower
@@ -221,21 +91,21 @@ class RNNSequence(Function):
         h_n = steps.final(y, state)
         _ws.give(a)
         if any(self.needs_input_grad):
-            self.steps, self.relu, self.has_bias, self.record = steps, relu, bool(bias), record
-            self.save_for_backward(x if self.needs_input_grad[2] else None, w_ih, w_hh, y, prev)
+            self.save_for_backward(x if self.needs_input_grad[2] else None, w_ih, w_hh, y, prev,
+                                   steps=steps, relu=relu, record=record)
         return y, h_n
 
     def backward(self, gy, gh):
         x, w_ih, w_hh, y, prev = self.saved
-        steps, need = self.steps, self.needs_input_grad
+        steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
         dz = _ws.take(y.shape, y.dtype)
-        if self.relu:                                 # act'(z_t) for every step, one pass
+        if self.saved.relu:                                 # act'(z_t) for every step, one pass
             xp.greater(y, 0, out=dz)
         else:
             xp.multiply(y, y, out=dz)
             xp.subtract(1, dz, out=dz)
         dh = gh.copy()                                # dL/dh of the running state, (B, H)
-        norms = xp.zeros(steps.T) if self.record is not None else None
+        norms = xp.zeros(steps.T) if record is not None else None
         for t in steps.backward_order():
             o, n = steps.offs[t], steps.sizes[t]
             d = dh[:n]
@@ -246,16 +116,14 @@ class RNNSequence(Function):
             dzt *= d
             xp.matmul(dzt, w_hh, out=d)               # → dL/dh_{t−1} (rows that continue)
         if norms is not None:
-            self.record(norms)
+            record(norms)
         gx = xp.matmul(dz, w_ih) if need[0] else None
         gw_ih = xp.matmul(dz.T, x) if need[2] else None
         gw_hh = xp.matmul(dz.T, prev) if need[3] else None
-        out = [gx, dh if need[1] else None, gw_ih, gw_hh]
-        if self.has_bias:
-            gb = dz.sum(axis=0) if need[4] or need[5] else None
-            out += [gb if need[4] else None, gb.copy() if need[5] else None]
+        gb = dz.sum(axis=0) if need[4] or need[5] else None
         _ws.give(dz)
-        return tuple(out)
+        return (gx, dh if need[1] else None, gw_ih, gw_hh, gb if need[4] else None,
+                gb.copy() if need[5] else None)
 
 
 # ----------------------------------------------------------------------------- LSTM
@@ -270,10 +138,10 @@ def _gate_major(w, H, order, negate):
     return out
 
 
-class LSTMSequence(Function):
+class LSTMSequence(_Sequence):
     """An LSTM layer (one direction) over a whole sequence, torch's gate order i, f, g, o.
 
-    Inputs ``(x, h0, c0, w_ih, w_hh[, b_ih, b_hh][, w_hr])``; outputs ``(y, h_n, c_n)``.
+    Inputs ``(x, h0, c0, w_ih, w_hh, b_ih?, b_hh?, w_hr?)``; outputs ``(y, h_n, c_n)``.
     Forward, with a_t = x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh split into four H-blocks:
         i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
         c_t = f ⊙ c_{t−1} + i ⊙ g       m_t = o ⊙ tanh(c_t)
@@ -294,17 +162,19 @@ class LSTMSequence(Function):
     (n, 4H) row blocks); the step's recurrent product is one batched matmul over the 4 gates.
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *rest, has_bias=True, batch_sizes=None,
+    inputs = ("x", "h0", "c0", "weight_ih", "weight_hh", "bias_ih?", "bias_hh?", "weight_hr?")
+
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, *, batch_sizes=None,
                 reverse=False, record=None):
         H = c0.shape[1]
-        w_hr = rest[-1] if len(rest) in (1, 3) else None
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
         N, B, dt = steps.N, steps.B, x.dtype
         # gates[j] for (−i, −f, −o, g): the sigmoid gates negated, σ(a) = 1/(1 + exp(−a)).
         gates = xp.matmul(x, _gate_major(w_ih, H, _FWD_ORDER, 3), out=_ws.take((4, N, H), dt))
-        if has_bias:
-            b = (rest[0] + rest[1]).reshape(4, 1, H)[list(_FWD_ORDER)]
+        bias = _bias_sum(b_ih, b_hh)
+        if bias is not None:
+            b = bias.reshape(4, 1, H)[list(_FWD_ORDER)]
             b[:3] *= -1
             gates += b
         whh4 = _gate_major(w_hh, H, _FWD_ORDER, 3)          # (4, P, H)
@@ -345,18 +215,16 @@ class LSTMSequence(Function):
                 cstate[:n] = ct
         h_n = steps.final(y, hstate)
         c_n = steps.final(c, cstate)
+        _ws.lend(self, gates, tc, m, *c_bufs)
         if any(self.needs_input_grad):
-            self.steps, self.H, self.has_bias, self.record = steps, H, has_bias, record
             self.save_for_backward(x if self.needs_input_grad[3] else None, w_ih, w_hh, w_hr,
-                                   gates, cprev, tc, m, hprev, y)
-            _ws.lend(self, gates, tc, m, *c_bufs)
-        else:
-            _ws.give(gates, tc, m, *c_bufs)
+                                   gates, cprev, tc, m, hprev, y, steps=steps, record=record)
         return y, h_n, c_n
 
     def backward(self, gy, gh, gc):
         x, w_ih, w_hh, w_hr, gates, cprev, tc, m, hprev, _ = self.saved
-        steps, H, need = self.steps, self.H, self.needs_input_grad
+        steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
+        H = gates.shape[2]
         N, B, dt = steps.N, steps.B, gy.dtype
         P = w_hh.shape[1]
         si, sf, so, gg = gates                        # activated i, f, o, g, each (N, H)
@@ -383,7 +251,7 @@ class LSTMSequence(Function):
         dm_buf = xp.empty((B, H), dt) if w_hr is not None else None
         t1 = xp.empty((B, H), dt)
         tmp = xp.empty(4 * B * P, dt)
-        norms = xp.zeros(steps.T) if self.record is not None else None
+        norms = xp.zeros(steps.T) if record is not None else None
         for t in steps.backward_order():
             o, n = steps.offs[t], steps.sizes[t]
             e = o + n
@@ -407,30 +275,28 @@ class LSTMSequence(Function):
             xp.matmul(da[:, o:e], whh4, out=tm)       # Σ_gates dA_j·W_hh,j → dh_{t−1}
             xp.sum(tm, axis=0, out=d)
         if norms is not None:
-            self.record(norms)
+            record(norms)
         daT = da.transpose(0, 2, 1)                   # (4, H, N)
         gx = None
         if need[0]:
             parts = xp.matmul(da, w_ih.reshape(4, H, -1), out=_ws.take((4, N, w_ih.shape[1]), dt))
             gx = parts.sum(axis=0)
             _ws.give(parts)
-        out = [gx, dh if need[1] else None, dc if need[2] else None,
+        gb = da.sum(axis=1).reshape(-1) if need[5] or need[6] else None
+        out = (gx, dh if need[1] else None, dc if need[2] else None,
                xp.matmul(daT, x).reshape(4 * H, -1) if need[3] else None,
-               xp.matmul(daT, hprev).reshape(4 * H, -1) if need[4] else None]
-        if self.has_bias:
-            gb = da.sum(axis=1).reshape(-1) if need[5] or need[6] else None
-            out += [gb if need[5] else None, gb.copy() if need[6] else None]
-        if w_hr is not None:
-            out.append(xp.matmul(dhs.T, m) if need[-1] else None)
+               xp.matmul(daT, hprev).reshape(4 * H, -1) if need[4] else None,
+               gb if need[5] else None, gb.copy() if need[6] else None,
+               xp.matmul(dhs.T, m) if need[7] else None)
         _ws.give(da, coef, kc, dhs)
-        return tuple(out)
+        return out
 
 
 # ----------------------------------------------------------------------------- GRU
-class GRUSequence(Function):
+class GRUSequence(_Sequence):
     """A GRU layer (one direction) over a whole sequence, torch's gate order r, z, n.
 
-    Inputs ``(x, h0, w_ih, w_hh[, b_ih, b_hh])``; outputs ``(y, h_n)``.  Forward:
+    Inputs ``(x, h0, w_ih, w_hh, b_ih?, b_hh?)``; outputs ``(y, h_n)``.  Forward:
         r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
         q = W_hn h + b_hn                          n = tanh(W_in x + b_in + r ⊙ q)
         h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
@@ -448,18 +314,23 @@ class GRUSequence(Function):
     Gates are stored gate-major, (3, N, H), so every per-step ufunc is on contiguous memory.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, *bias, batch_sizes=None, reverse=False, record=None):
+    inputs = ("x", "h0", "weight_ih", "weight_hh", "bias_ih?", "bias_hh?")
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes=None, reverse=False,
+                record=None):
         H = h0.shape[1]
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
         N, B, dt = steps.N, steps.B, x.dtype
         # gates[j] for (−r, −z, n): −a_r, −a_z (input side + both biases), W_in x + b_in.
         gates = xp.matmul(x, _gate_major(w_ih, H, (0, 1, 2), 2), out=_ws.take((3, N, H), dt))
-        if bias:
-            b_ih, b_hh = (v.reshape(3, 1, H) for v in bias)
-            gates[:2] -= b_ih[:2] + b_hh[:2]
-            gates[2] += b_ih[2]
-            b_hn = b_hh[2]
+        b_hn = None
+        if b_ih is not None or b_hh is not None:
+            b_ih3, b_hh3 = (v.reshape(3, 1, H) if v is not None else xp.zeros((3, 1, H), dt)
+                            for v in (b_ih, b_hh))
+            gates[:2] -= b_ih3[:2] + b_hh3[:2]
+            gates[2] += b_ih3[2]
+            b_hn = b_hh3[2]
         whh3 = _gate_major(w_hh, H, (0, 1, 2), 2)       # (3, H, H)
         q = _ws.take((N, H), dt)                      # W_hn h_{t−1} + b_hn, saved for backward
         y, hprev, state, _ = steps.chain(h0)
@@ -478,7 +349,7 @@ class GRUSequence(Function):
             rz += tm[:2]
             _sigmoid_neg_(rz)
             qt = q[o:e]
-            if bias:
+            if b_hn is not None:
                 xp.add(tm[2], b_hn, out=qt)
             else:
                 qt[...] = tm[2]
@@ -492,18 +363,16 @@ class GRUSequence(Function):
             if state is not None:
                 state[:n] = y[o:e]
         h_n = steps.final(y, state)
+        _ws.lend(self, gates, q)
         if any(self.needs_input_grad):
-            self.steps, self.H, self.has_bias, self.record = steps, H, bool(bias), record
             self.save_for_backward(x if self.needs_input_grad[2] else None, w_ih, w_hh, gates, q,
-                                   hprev, y)
-            _ws.lend(self, gates, q)
-        else:
-            _ws.give(gates, q)
+                                   hprev, y, steps=steps, record=record)
         return y, h_n
 
     def backward(self, gy, gh):
         x, w_ih, w_hh, gates, q, hprev, _ = self.saved
-        steps, H, need = self.steps, self.H, self.needs_input_grad
+        steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
+        H = gates.shape[2]
         N, B, dt = steps.N, steps.B, gy.dtype
         r, z, nn = gates                              # activated r, z, n, each (N, H)
         # The recurrence-free factors for all steps:
@@ -528,7 +397,7 @@ class GRUSequence(Function):
         dh = gh.copy()
         t1 = xp.empty((B, H), dt)
         tmp = xp.empty(3 * B * H, dt)
-        norms = xp.zeros(steps.T) if self.record is not None else None
+        norms = xp.zeros(steps.T) if record is not None else None
         for t in steps.backward_order():
             o, n = steps.offs[t], steps.sizes[t]
             s = slice(o, o + n)
@@ -544,7 +413,7 @@ class GRUSequence(Function):
             xp.sum(tm, axis=0, out=u)
             d += u
         if norms is not None:
-            self.record(norms)
+            record(norms)
         inp, hid = e[0:3], e[1:4]                     # (n, z, r) and (z, r, n)
         nzr, zrn = [2, 1, 0], [1, 0, 2]               # → torch's (r, z, n)
         gx = None
@@ -554,10 +423,9 @@ class GRUSequence(Function):
             _ws.give(parts)
         out = [gx, dh if need[1] else None,
                xp.matmul(inp.transpose(0, 2, 1), x)[nzr].reshape(3 * H, -1) if need[2] else None,
-               xp.matmul(hid.transpose(0, 2, 1), hprev)[zrn].reshape(3 * H, -1) if need[3] else None]
-        if self.has_bias:
-            out.append(inp.sum(axis=1)[nzr].reshape(-1) if need[4] else None)
-            out.append(hid.sum(axis=1)[zrn].reshape(-1) if need[5] else None)
+               xp.matmul(hid.transpose(0, 2, 1), hprev)[zrn].reshape(3 * H, -1) if need[3] else None,
+               inp.sum(axis=1)[nzr].reshape(-1) if need[4] else None,
+               hid.sum(axis=1)[zrn].reshape(-1) if need[5] else None]
         _ws.give(k, e)
         return tuple(out)
 
@@ -570,13 +438,15 @@ class GatherRows(Function):
     dx[index] = dz, zero elsewhere.
     """
 
+    inputs = ("x",)
+
     def forward(self, x, index=None, lead=2):
-        self.shape, self.index = x.shape, index
+        self.save_for_backward(x_shape=x.shape, index=index)
         return x.reshape((-1,) + x.shape[lead:])[index]
 
     def backward(self, g):
-        out = xp.zeros(self.shape, g.dtype)
-        out.reshape((-1,) + g.shape[1:])[self.index] = g
+        out = xp.zeros(self.saved.x_shape, g.dtype)
+        out.reshape((-1,) + g.shape[1:])[self.saved.index] = g
         return out
 
 
@@ -586,11 +456,13 @@ class ScatterRows(Function):
     ``index`` holds distinct row numbers: dz/dx picks the same rows back, dx = dz[index].
     """
 
+    inputs = ("x",)
+
     def forward(self, x, index=None, n_rows=0, fill=0.0):
-        self.index = index
+        self.save_for_backward(index=index)
         out = xp.full((n_rows,) + x.shape[1:], fill, x.dtype)
         out[index] = x
         return out
 
     def backward(self, g):
-        return g[self.index]
+        return g[self.saved.index]

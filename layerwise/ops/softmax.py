@@ -28,27 +28,29 @@ def softmax_array(x, dim):
 class Softmax(Function):
     """y = e^(x − max) / Σ_dim e^(x − max);  dL/dx = y ⊙ (g − Σ_dim g ⊙ y)."""
 
+    inputs = ("x",)
+
     def forward(self, x, dim=-1):
-        self.dim = dim
         y = softmax_array(x, dim)
-        self.save_for_backward(y)
+        self.save_for_backward(y, dim=dim)
         return y
 
     def backward(self, g):
         (y,) = self.saved
-        return y * (g - xp.sum(g * y, axis=self.dim, keepdims=True))
+        return y * (g - xp.sum(g * y, axis=self.saved.dim, keepdims=True))
 
 
 class LogSoftmax(Function):
     """y = x − max − log Σ_dim e^(x − max);  dL/dx = g − e^y ⊙ Σ_dim g."""
 
+    inputs = ("x",)
+
     def forward(self, x, dim=-1):
-        self.dim = dim
         y = log_softmax_array(x, dim)
-        self.save_for_backward(y)
+        self.save_for_backward(y, dim=dim)
         return y
 
     def backward(self, g):
         (y,) = self.saved
         with xp.errstate(invalid="ignore"):
-            return g - xp.exp(y) * xp.sum(g, axis=self.dim, keepdims=True)
+            return g - xp.exp(y) * xp.sum(g, axis=self.saved.dim, keepdims=True)

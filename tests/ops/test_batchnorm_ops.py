@@ -109,7 +109,7 @@ def test_gradcheck_would_catch_a_missing_variance_term(monkeypatch):
         grads = original(self, g)
         gx = grads[0] if isinstance(grads, tuple) else grads
         g3 = g.reshape(g.shape[0], g.shape[1], -1)
-        extra = (xhat * ((g3 * xhat).sum(axis=(0, 2)) / self.m)[:, None]) * invstd[:, None]
+        extra = (xhat * ((g3 * xhat).sum(axis=(0, 2)) / self.saved.m)[:, None]) * invstd[:, None]
         return (gx + extra.reshape(g.shape),) + tuple(grads[1:]) if isinstance(grads, tuple) \
             else gx + extra.reshape(g.shape)
 

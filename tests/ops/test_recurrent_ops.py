@@ -39,7 +39,9 @@ def _weights(m, d):
 
 def _apply(kind, x, h0, c0, ws, **opts):
     if kind == "lstm":
-        return LSTMSequence.apply(x, h0, c0, *ws, has_bias=len(ws) in (4, 5), **opts)
+        if len(ws) in (2, 3):         # no biases: the op's inputs are (…, bias_ih?, bias_hh?, weight_hr?)
+            ws = list(ws[:2]) + [None, None] + list(ws[2:])
+        return LSTMSequence.apply(x, h0, c0, *ws, **opts)
     if kind == "gru":
         return GRUSequence.apply(x, h0, *ws, **opts)
     return RNNSequence.apply(x, h0, *ws, nonlinearity=kind, **opts)
@@ -191,7 +193,7 @@ def test_one_autograd_node_per_sequence():
     x = lw.tensor(rand(50 * 2, I), requires_grad=True)
     ws = [lw.tensor(rand(4 * H, I), requires_grad=True), lw.tensor(rand(4 * H, H), requires_grad=True)]
     y, h, c = LSTMSequence.apply(x, lw.zeros(2, H, dtype=lw.float64), lw.zeros(2, H, dtype=lw.float64),
-                                 *ws, has_bias=False)
+                                 *ws)
     assert type(y._node).__name__ == "LSTMSequence" and y._node is h._node is c._node
     assert _count_nodes(y.sum()) == 2          # the sum and the whole 50-step sequence
 

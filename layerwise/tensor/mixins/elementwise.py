@@ -126,7 +126,9 @@ def _clamp_by_tensors(x, bounds, d, has_lo, has_hi):
     except ValueError:
         raise RuntimeError(f"clamp: the shapes of the input {tuple(x.shape)} and of the bounds "
                            f"{[tuple(t.shape) for t in tb]} cannot be broadcast together") from None
-    return E.ClampTensor.apply(x._cast(d), *tb, has_lo=has_lo, has_hi=has_hi)
+    lo = tb[0] if has_lo else None                 # the op's inputs: (x, lo?, hi?)
+    hi = tb[-1] if has_hi else None
+    return E.ClampTensor.apply(x._cast(d), lo, hi)
 
 
 def clamp(x, min=None, max=None):
