@@ -23,20 +23,14 @@ import json
 
 import numpy as np
 
+from . import safetensors_header as _hdr
 from .errors import CheckpointError
 
 DIGEST_KEY = "layerwise.sha256"
 MAX_HEADER_BYTES = 100 * 1024 * 1024     # the reference implementation's limit
 WRITE_CHUNK_BYTES = 16 * 1024 * 1024
 
-# safetensors dtype name -> little-endian NumPy dtype (BF16 is read as raw uint16 words)
-_DTYPES = {
-    "BOOL": np.dtype("|b1"), "U8": np.dtype("|u1"), "I8": np.dtype("|i1"),
-    "I16": np.dtype("<i2"), "U16": np.dtype("<u2"), "F16": np.dtype("<f2"),
-    "BF16": np.dtype("<u2"), "I32": np.dtype("<i4"), "U32": np.dtype("<u4"),
-    "F32": np.dtype("<f4"), "I64": np.dtype("<i8"), "U64": np.dtype("<u8"),
-    "F64": np.dtype("<f8"),
-}
+_DTYPES = _hdr.DTYPES     # safetensors dtype name -> little-endian NumPy dtype
 _NAMES = {(d.kind, d.itemsize): name for name, d in _DTYPES.items() if name != "BF16"}
 
 
@@ -57,7 +51,7 @@ def bfloat16_to_float32(words: np.ndarray) -> np.ndarray:
 
 def _canonical_header_digest(metadata: dict, entries: dict) -> str:
     body = {"metadata": {k: v for k, v in metadata.items() if k != DIGEST_KEY},
-            "tensors": {n: [e["dtype"], e["shape"], e["data_offsets"]] for n, e in entries.items()}}
+            "tensors": {n: [e.dtype, list(e.shape), [e.begin, e.end]] for n, e in entries.items()}}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
@@ -92,8 +86,7 @@ def write(f, tensors: dict, metadata: dict | None = None, *, checksum: bool = Tr
     items.sort(key=lambda it: -_DTYPES[it[1]].itemsize)
     entries, offset = {}, 0
     for name, dt, shape, raw in items:
-        entries[name] = {"dtype": dt, "shape": [int(s) for s in shape],
-                         "data_offsets": [offset, offset + raw.size]}
+        entries[name] = _hdr.Entry(dt, tuple(int(s) for s in shape), offset, offset + raw.size)
         offset += raw.size
     if checksum:
         digests = {"header": _canonical_header_digest(metadata, entries),
@@ -101,7 +94,8 @@ def write(f, tensors: dict, metadata: dict | None = None, *, checksum: bool = Tr
         metadata[DIGEST_KEY] = json.dumps(digests, separators=(",", ":"))
         # the header digest excludes DIGEST_KEY itself, so computing it first is consistent
     header = {"__metadata__": metadata} if metadata else {}
-    header.update(entries)
+    header.update((name, {"dtype": e.dtype, "shape": list(e.shape), "data_offsets": [e.begin, e.end]})
+                  for name, e in entries.items())
     try:
         text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as e:
@@ -129,25 +123,8 @@ def _readinto(f, buf: np.ndarray, source, what: str) -> None:
         got += n
 
 
-def _check_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-
-def _no_duplicates(pairs):
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError(f"duplicate key {k!r}")
-        d[k] = v
-    return d
-
-
-def read(f, size: int, source) -> tuple[dict, dict]:
-    """Read and verify a safetensors file from the binary file object ``f`` (positioned at its
-    start; ``size`` is the total file size).  Returns ``(arrays, metadata)`` with ``arrays`` a
-    dict name -> fresh, writable NumPy array in header order (BF16 tensors come back as
-    float32) and ``metadata`` the str -> str map.  Raises :class:`CheckpointError` naming
-    ``source`` for anything inconsistent."""
+def _read_header_bytes(f, size: int, source) -> bytes:
+    """The raw header, after checking its length field against the file size and the limit."""
     if size < 8:
         raise CheckpointError(source, f"file is {size} bytes long, too short to hold a "
                                       "safetensors header length (8 bytes)")
@@ -159,49 +136,16 @@ def read(f, size: int, source) -> tuple[dict, dict]:
                                       "bytes follow it (file truncated, or not a safetensors file)")
     if n > MAX_HEADER_BYTES:
         raise CheckpointError(source, f"header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit")
-    raw_header = f.read(n)
-    if len(raw_header) != n:
+    raw = f.read(n)
+    if len(raw) != n:
         raise CheckpointError(source, "file ended inside the header (truncated?)")
-    try:
-        header = json.loads(raw_header.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CheckpointError(source, f"header is not valid UTF-8 JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(source, f"header is a JSON {type(header).__name__}, not an object")
-    metadata = header.pop("__metadata__", None)
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in metadata.items()):
-        raise CheckpointError(source, "__metadata__ must be an object mapping strings to strings")
+    return raw
 
-    data_len = size - 8 - n
-    entries = []
-    for name, e in header.items():
-        if not isinstance(e, dict) or not {"dtype", "shape", "data_offsets"} <= e.keys():
-            raise CheckpointError(source, f"tensor {name!r}: header entry must be an object with "
-                                          "'dtype', 'shape' and 'data_offsets'")
-        dt, shape, offs = e["dtype"], e["shape"], e["data_offsets"]
-        if dt not in _DTYPES:
-            raise CheckpointError(source, f"tensor {name!r}: unsupported dtype {dt!r} (supported: "
-                                          + ", ".join(_DTYPES) + ")")
-        if not isinstance(shape, list) or not all(_check_int(s) for s in shape):
-            raise CheckpointError(source, f"tensor {name!r}: shape {shape!r} is not a list of "
-                                          "non-negative integers")
-        if (not isinstance(offs, list) or len(offs) != 2 or not all(_check_int(o) for o in offs)
-                or offs[0] > offs[1]):
-            raise CheckpointError(source, f"tensor {name!r}: data_offsets {offs!r} must be two "
-                                          "non-negative integers [begin, end] with begin <= end")
-        count = 1
-        for s in shape:
-            count *= s
-        nbytes = count * _DTYPES[dt].itemsize
-        if offs[1] - offs[0] != nbytes:
-            raise CheckpointError(source, f"tensor {name!r}: {dt} of shape {tuple(shape)} needs "
-                                          f"{nbytes} bytes but data_offsets {offs} span "
-                                          f"{offs[1] - offs[0]}")
-        entries.append((offs[0], offs[1], name))
-    entries.sort()
+
+def _check_tiling(header: dict, data_len: int, source) -> list:
+    """The entries as ``(begin, end, name)`` in file order, after checking that they tile the
+    data region exactly: no overlap, no gap, nothing missing, nothing left over."""
+    entries = sorted((e.begin, e.end, name) for name, e in header.items())
     expected = 0
     for begin, end, name in entries:
         if begin < expected:
@@ -217,39 +161,76 @@ def read(f, size: int, source) -> tuple[dict, dict]:
     if expected < data_len:
         raise CheckpointError(source, f"{data_len - expected} unexpected bytes after the tensor "
                                       "data (file damaged or appended to)")
+    return entries
 
-    digests = None
-    if DIGEST_KEY in metadata or "layerwise" in metadata:
-        # Files written by layerwise always carry digests; a structure without them means the
-        # digest entry itself was damaged.
-        try:
-            digests = json.loads(metadata[DIGEST_KEY])
-            ok = (isinstance(digests, dict) and isinstance(digests.get("header"), str)
-                  and isinstance(digests.get("tensors"), dict))
-        except (KeyError, ValueError):
-            ok = False
-        if not ok:
-            raise CheckpointError(source, f"integrity digest entry {DIGEST_KEY!r} is missing or "
-                                          "malformed (header damaged?)")
-        header_digest = _canonical_header_digest(metadata, header)
-        if header_digest != digests["header"]:
-            raise CheckpointError(source, "header checksum mismatch: the header was altered or "
-                                          "damaged after it was written")
-        if set(digests["tensors"]) != set(header):
-            raise CheckpointError(source, "the integrity digests do not list the same tensors as "
-                                          "the header (header damaged?)")
 
-    arrays = {}
-    f.seek(8 + n)
-    for begin, end, name in entries:
-        e = header[name]
-        arr = np.empty(e["shape"], dtype=_DTYPES[e["dtype"]])
+def _check_header_digest(metadata: dict, header: dict, source):
+    """The per-tensor digests of a file that carries them (None for files of other writers),
+    after checking the header digest."""
+    if DIGEST_KEY not in metadata and "layerwise" not in metadata:
+        return None
+    # Files written by layerwise always carry digests; a structure without them means the
+    # digest entry itself was damaged.
+    try:
+        digests = json.loads(metadata[DIGEST_KEY])
+        ok = (isinstance(digests, dict) and isinstance(digests.get("header"), str)
+              and isinstance(digests.get("tensors"), dict))
+    except (KeyError, ValueError, RecursionError):
+        ok = False
+    if not ok:
+        raise CheckpointError(source, f"integrity digest entry {DIGEST_KEY!r} is missing or "
+                                      "malformed (header damaged?)")
+    if _canonical_header_digest(metadata, header) != digests["header"]:
+        raise CheckpointError(source, "header checksum mismatch: the header was altered or "
+                                      "damaged after it was written")
+    if set(digests["tensors"]) != set(header):
+        raise CheckpointError(source, "the integrity digests do not list the same tensors as "
+                                      "the header (header damaged?)")
+    return digests["tensors"]
+
+
+def _tensor_bytes(f, start: int, data_len: int, mmap: bool, source):
+    """A function ``(begin, end, dtype, shape, name) -> array`` over the data region: reading
+    each tensor into a fresh array, or viewing it in a copy-on-write map of the file."""
+    if mmap and data_len:
+        region = np.memmap(f, dtype=np.uint8, mode="c", offset=start, shape=(data_len,))
+        region = region.view(np.ndarray)        # a plain array; it keeps the map alive
+
+        def view(begin, end, dtype, shape, name):
+            return region[begin:end].view(dtype).reshape(shape)
+        return view
+
+    def read_one(begin, end, dtype, shape, name):
+        arr = np.empty(shape, dtype=dtype)
         _readinto(f, arr, source, f"tensor {name!r}")
+        return arr
+    f.seek(start)
+    return read_one
+
+
+def read(f, size: int, source, *, mmap: bool = False) -> tuple[dict, dict]:
+    """Read and verify a safetensors file from the binary file object ``f`` (positioned at its
+    start; ``size`` is the total file size).  Returns ``(arrays, metadata)`` with ``arrays`` a
+    dict name -> NumPy array in header order (BF16 tensors come back as float32) and
+    ``metadata`` the str -> str map.  The arrays are fresh and writable, or with ``mmap=True``
+    copy-on-write views of the file (``f`` must then be a file on disk).  Raises
+    :class:`CheckpointError` naming ``source`` for anything inconsistent."""
+    raw_header = _read_header_bytes(f, size, source)
+    metadata, header = _hdr.parse(raw_header, source)
+    start = 8 + len(raw_header)
+    del raw_header
+    order = _check_tiling(header, size - start, source)
+    digests = _check_header_digest(metadata, header, source)
+    tensor = _tensor_bytes(f, start, size - start, mmap, source)
+    arrays = {}
+    for begin, end, name in order:
+        e = header[name]
+        arr = tensor(begin, end, _DTYPES[e.dtype], e.shape, name)
         if digests is not None:
-            if hashlib.sha256(arr.reshape(-1).view(np.uint8)).hexdigest() != digests["tensors"][name]:
+            if hashlib.sha256(arr.reshape(-1).view(np.uint8)).hexdigest() != digests[name]:
                 raise CheckpointError(source, f"checksum mismatch in the data of tensor {name!r}: "
                                               "the file was damaged after it was written")
-        if e["dtype"] == "BF16":
+        if e.dtype == "BF16":
             arr = bfloat16_to_float32(arr)
         elif not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))

@@ -14,27 +14,33 @@ Unpickling is the dangerous part: a pickle can call any importable function.  Th
 unpickler resolves only the few names a state dict needs (the tensor and parameter rebuild
 functions, the storage classes, dtype objects, ``collections.OrderedDict``, ``torch.Size`` and
 a handful of value builtins) to layerwise's own stand-ins, and refuses every other name with a
-:class:`CheckpointError` before anything is called.  The unpickled result is then checked again:
-only plain values, containers and tensors may come out.
+:class:`CheckpointError` before anything is called.  Before unpickling, the pickle's opcodes
+are walked without running them (``check_pickle``), so that no size it declares (a memo index,
+a frame) can exceed what its bytes can hold.  The unpickled result is then checked again: only
+plain values, containers and tensors may come out.
 
-Tensors are rebuilt from their storage with NumPy: a contiguous view shares the storage buffer
-(two tensors on one storage share memory, as in torch); a strided view (``t.T``, an expanded
-tensor) is gathered with ``as_strided`` and copied.  NumPy has no bfloat16, so bfloat16 tensors
-come back as float32 (exactly: a bfloat16 is the upper half of a float32); uint16 and uint32
-tensors come back as int32 and int64, which hold every value exactly.
+Tensors are views of their storage, as in torch: two tensors on one storage share memory, a
+transposed or sliced tensor is a strided view, and an expanded one (stride 0) is a read-only
+view that costs no more memory than its storage, however large its shape.  NumPy has no
+bfloat16, so bfloat16 storages are widened to float32 (exactly: a bfloat16 is the upper half of
+a float32); uint16 and uint32 storages become int32 and int64, which hold every value exactly.
 """
 from __future__ import annotations
 
+import builtins
 import collections
 import io
 import pickle
+import pickletools
 import zipfile
 
 import numpy as np
 
-from .. import dtypes as _dt
+from .. import dtypes as _dtypes
+from . import _tensors
 from .errors import CheckpointError
 from .safetensors_format import bfloat16_to_float32
+from .torch_archive import Archive
 
 # torch dtype name -> (little-endian NumPy dtype of the stored words, layerwise dtype name)
 _TORCH_DTYPES = {
@@ -51,6 +57,9 @@ _STORAGE_CLASSES = {
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
     "BoolStorage": "bool",
 }
+MAX_DIMS = 64
+_MAX_ARRAY_BYTES = 2**63 - 1
+_MEMO_OPCODES = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
 
 
 class _Refused(Exception):
@@ -88,10 +97,10 @@ class _StorageRef(_Inert):
 
 
 class _TensorRecord(_Inert):
-    __slots__ = ("array", "requires_grad", "parameter")
+    __slots__ = ("values", "requires_grad", "parameter")
 
-    def __init__(self, array, requires_grad, parameter=False):
-        self.array, self.requires_grad, self.parameter = array, requires_grad, parameter
+    def __init__(self, values, requires_grad, parameter=False):
+        self.values, self.requires_grad, self.parameter = values, requires_grad, parameter
 
 
 class _Callable(_Inert):
@@ -109,11 +118,56 @@ def _is_index(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
+def _bytearray(data=b""):
+    # ``bytearray(n)`` would allocate n bytes the file does not hold; torch pickles a
+    # bytearray as bytearray(<bytes>) only.
+    if not isinstance(data, (bytes, bytearray)):
+        raise _Refused(f"the pickle calls bytearray({type(data).__name__}); only "
+                       "bytearray(<bytes>) is allowed")
+    return bytearray(data)
+
+
+def check_pickle(data: bytes, source) -> None:
+    """Walk the pickle's opcodes without running them and refuse one whose declared sizes
+    exceed what its bytes can hold: a memo index (the C unpickler grows its memo table to the
+    largest index a PUT names: ``LONG_BINPUT 2**28`` alone would cost 4 GiB) or a frame
+    length.  Counted strings and bytes longer than the pickle are refused by the walk itself."""
+    try:
+        for opcode, arg, pos in pickletools.genops(data):
+            if opcode.name in _MEMO_OPCODES and arg >= len(data):
+                raise CheckpointError(source, f"the pickle names memo slot {arg} (opcode "
+                                              f"{opcode.name} at byte {pos}), more than a "
+                                              f"{len(data)}-byte pickle can fill")
+            if opcode.name == "FRAME" and arg > len(data) - pos:
+                raise CheckpointError(source, f"the pickle declares a {arg}-byte frame at byte "
+                                              f"{pos} of {len(data)}")
+            if opcode.name in ("NEXT_BUFFER", "READONLY_BUFFER"):
+                raise CheckpointError(source, "the pickle refers to out-of-band buffers, which "
+                                              "torch files do not use")
+    except ValueError as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(source, f"the pickle is damaged ({e})") from None
+
+
+def _may_overlap(size, stride) -> bool:
+    """Whether two indices of a view may reach the same element (then it is read-only, as a
+    write through it would change several elements).  Sufficient test: sorted by stride,
+    each dimension must step over everything the smaller ones span."""
+    span = 0
+    for st, s in sorted((st, s) for s, st in zip(size, stride) if s > 1):
+        if st <= span:
+            return True
+        span += st * (s - 1)
+    return False
+
+
 class _Reader:
-    def __init__(self, zf: zipfile.ZipFile, folder: str, byteorder: str, source):
-        self.zf, self.folder, self.source = zf, folder, source
+    def __init__(self, archive: Archive, byteorder: str, source):
+        self.archive, self.source = archive, source
         self.byteorder = "<" if byteorder == "little" else ">"
-        self.storages = {}
+        self.storages = {}        # key -> (dtype name or None, raw bytes)
+        self.typed = {}           # (key, dtype name) -> the storage as a flat layerwise array
 
     def fail(self, problem):
         raise CheckpointError(self.source, problem)
@@ -142,10 +196,10 @@ class _Reader:
                 return _Callable(_make_size, qual)
         if module == "torch.storage" and name == "UntypedStorage":
             return _StorageType(None)
-        if module in ("builtins", "__builtin__") and name in ("set", "frozenset", "bytearray",
-                                                               "complex"):
-            import builtins
+        if module in ("builtins", "__builtin__") and name in ("set", "frozenset", "complex"):
             return _Callable(getattr(builtins, name), qual)
+        if module in ("builtins", "__builtin__") and name == "bytearray":
+            return _Callable(_bytearray, qual)
         if module == "_codecs" and name == "encode":
             return _Callable(self.codecs_encode, qual)
         hint = ""
@@ -163,28 +217,15 @@ class _Reader:
             self.fail(f"unsupported persistent id in the pickle: {pid!r}")
         stype, key, numel = pid[1], pid[2], pid[4]
         itemsize = 1 if stype.dtype is None else np.dtype(_TORCH_DTYPES[stype.dtype][0]).itemsize
-        raw = self.storages.get(key)
-        if raw is None:
-            member = f"{self.folder}/data/{key}"
-            try:
-                info = self.zf.getinfo(member)
-            except KeyError:
-                self.fail(f"storage '{key}' is missing from the archive (no '{member}')")
-            if info.file_size != numel * itemsize:
-                self.fail(f"storage '{key}' holds {info.file_size} bytes but the pickle says "
-                          f"{numel} elements of {itemsize} bytes")
-            raw = np.empty(info.file_size, np.uint8)
-            with self.zf.open(info) as m:
-                view, got = memoryview(raw), 0
-                while got < raw.size:
-                    n = m.readinto(view[got:])
-                    if not n:
-                        self.fail(f"storage '{key}' ended early (archive truncated?)")
-                    got += n
-            self.storages[key] = raw
-        elif raw.size != numel * itemsize:
+        if key not in self.storages:
+            self.storages[key] = (stype.dtype, self.archive.storage(key, numel, itemsize))
+        dtype, raw = self.storages[key]
+        if dtype != stype.dtype:
+            self.fail(f"storage '{key}' is used as {_storage_name(dtype)} and as "
+                      f"{_storage_name(stype.dtype)}; torch writes one type per storage")
+        if raw.size != numel * itemsize:
             self.fail(f"storage '{key}' is used with two different sizes")
-        return _StorageRef(raw, stype.dtype, key)
+        return _StorageRef(raw, dtype, key)
 
     # -------------------------------------------------------------- allowed globals
     def codecs_encode(self, text, encoding="utf-8"):
@@ -204,16 +245,78 @@ class _Reader:
                           backward_hooks, dtype, metadata=None):
         if not isinstance(dtype, _TorchDtype):
             self.fail(f"_rebuild_tensor_v3 got {dtype!r} where a dtype belongs")
+        if isinstance(storage, _StorageRef) and storage.dtype not in (None, dtype.name):
+            self.fail(f"a torch.{dtype.name} tensor on storage '{storage.key}' of "
+                      f"{_storage_name(storage.dtype)}")
         return self._tensor(storage, dtype.name, storage_offset, size, stride, requires_grad)
 
     def rebuild_parameter(self, data, requires_grad, backward_hooks=None):
         if not isinstance(data, _TensorRecord):
             self.fail("_rebuild_parameter got something other than a tensor")
-        return _TensorRecord(data.array, bool(requires_grad), parameter=True)
+        return _TensorRecord(data.values, bool(requires_grad), parameter=True)
 
     def rebuild_parameter_with_state(self, data, requires_grad, backward_hooks, state):
         # ``state`` holds extra Python attributes set on the torch Parameter; they are dropped.
         return self.rebuild_parameter(data, requires_grad, backward_hooks)
+
+    # -------------------------------------------------------------- tensors as views
+    def _typed_storage(self, storage: _StorageRef, dtype: str) -> np.ndarray:
+        """The storage's elements as a flat array of the layerwise dtype, converted once per
+        storage (byte order, bfloat16 and unsigned widening), so its views share it."""
+        cached = self.typed.get((storage.key, dtype))
+        if cached is not None:
+            return cached
+        word, lw_name = _TORCH_DTYPES[dtype]
+        word = np.dtype(word)
+        if word.itemsize > 1:
+            word = word.newbyteorder(self.byteorder)
+        raw = storage.raw
+        typed = raw[:raw.size - raw.size % word.itemsize].view(word)
+        if dtype == "bfloat16":
+            typed = bfloat16_to_float32(typed)
+        elif not typed.dtype.isnative:
+            typed = typed.astype(typed.dtype.newbyteorder("="))
+        target = _dtypes.as_dtype(lw_name).np
+        if typed.dtype != target:
+            typed = typed.astype(target)
+        self.typed[(storage.key, dtype)] = typed
+        return typed
+
+    def _check_layout(self, storage, offset, size, stride):
+        if (not _is_index(offset) or not isinstance(size, tuple) or not isinstance(stride, tuple)
+                or len(size) != len(stride) or not all(_is_index(v) for v in size + stride)):
+            self.fail(f"tensor on storage '{storage.key}' has an invalid layout: offset={offset!r} "
+                      f"size={size!r} stride={stride!r}")
+        if len(size) > MAX_DIMS:
+            self.fail(f"a tensor on storage '{storage.key}' has {len(size)} dimensions; at most "
+                      f"{MAX_DIMS} are supported")
+        extent = 8
+        for s in size:
+            extent *= max(s, 1)
+        if extent > _MAX_ARRAY_BYTES:
+            self.fail(f"a tensor of size {size} on storage '{storage.key}' has more elements "
+                      "than an array can index")
+
+    def _view(self, typed, storage, offset, size, stride):
+        numel = 1
+        for s in size:
+            numel *= s
+        if numel == 0:
+            return np.empty(size, typed.dtype)
+        last = offset + sum((s - 1) * st for s, st in zip(size, stride))
+        if last >= typed.size:
+            self.fail(f"a tensor of size {size}, stride {stride}, offset {offset} reaches "
+                      f"element {last} of storage '{storage.key}' which has {typed.size}")
+        expected, contiguous = 1, True
+        for s, st in zip(reversed(size), reversed(stride)):
+            if s != 1 and st != expected:
+                contiguous = False
+            expected *= s
+        if contiguous:
+            return typed[offset:offset + numel].reshape(size)
+        return np.lib.stride_tricks.as_strided(
+            typed[offset:], shape=size, strides=tuple(st * typed.itemsize for st in stride),
+            writeable=not _may_overlap(size, stride))
 
     def _tensor(self, storage, dtype, offset, size, stride, requires_grad):
         if not isinstance(storage, _StorageRef):
@@ -225,49 +328,17 @@ class _Reader:
         if dtype not in _TORCH_DTYPES:
             self.fail(f"tensor dtype torch.{dtype} is not supported by layerwise (supported: "
                       + ", ".join(_TORCH_DTYPES) + ")")
-        if (not _is_index(offset) or not isinstance(size, tuple) or not isinstance(stride, tuple)
-                or len(size) != len(stride) or not all(_is_index(v) for v in size + stride)):
-            self.fail(f"tensor on storage '{storage.key}' has an invalid layout: offset={offset!r} "
-                      f"size={size!r} stride={stride!r}")
-        word, lw_name = _TORCH_DTYPES[dtype]
-        word = np.dtype(word).newbyteorder(self.byteorder) if np.dtype(word).itemsize > 1 \
-            else np.dtype(word)
-        raw = storage.raw
-        usable = raw.size - raw.size % word.itemsize
-        typed = raw[:usable].view(word)
-        numel = 1
-        for s in size:
-            numel *= s
-        if numel == 0:
-            arr = np.zeros(size, word)
-        else:
-            last = offset + sum((s - 1) * st for s, st in zip(size, stride))
-            if last >= typed.size:
-                self.fail(f"a tensor of size {size}, stride {stride}, offset {offset} reaches "
-                          f"element {last} of storage '{storage.key}' which has {typed.size}")
-            expected, contiguous = 1, True
-            for s, st in zip(reversed(size), reversed(stride)):
-                if s != 1 and st != expected:
-                    contiguous = False
-                expected *= s
-            if contiguous:      # a view: tensors on one storage keep sharing memory
-                arr = typed[offset:offset + numel].reshape(size)
-            else:
-                arr = np.lib.stride_tricks.as_strided(
-                    typed[offset:], shape=size, strides=tuple(st * word.itemsize for st in stride),
-                    writeable=False).copy()
-        if dtype == "bfloat16":
-            arr = bfloat16_to_float32(arr)
-        elif not arr.dtype.isnative:
-            arr = arr.astype(arr.dtype.newbyteorder("="))
-        if arr.dtype != _dt.as_dtype(lw_name).np:
-            arr = arr.astype(_dt.as_dtype(lw_name).np)
-        return _TensorRecord(arr, bool(requires_grad))
+        self._check_layout(storage, offset, size, stride)
+        typed = self._typed_storage(storage, dtype)
+        return _TensorRecord(self._view(typed, storage, offset, size, stride), bool(requires_grad))
+
+
+def _storage_name(dtype):
+    return "untyped bytes" if dtype is None else dtype
 
 
 def _make_size(dims=()):
-    from ..tensor import Size
-    return Size(tuple(dims))
+    return _tensors.Size(tuple(dims))
 
 
 class _Unpickler(pickle.Unpickler):
@@ -283,84 +354,106 @@ class _Unpickler(pickle.Unpickler):
 
 
 _PLAIN = (str, int, float, bool, type(None), bytes, complex)
+_DICTS = (dict, collections.OrderedDict, collections.Counter)
 
 
-def _finish(x, source, memo, active):
-    """Replace the stand-ins by layerwise objects and refuse anything unexpected."""
-    t = type(x)
-    if t in _PLAIN:
-        return x
-    key = id(x)
-    if key in memo:
-        return memo[key]
-    if t is _TensorRecord:
-        from ..nn.parameter import Parameter
-        from ..tensor import from_numpy
-        out = Parameter(x.array, x.requires_grad) if x.parameter else from_numpy(x.array)
-        memo[key] = out
+class _Finisher:
+    """Replaces the stand-ins by layerwise objects and refuses anything unexpected.  Lists and
+    dicts are finished in place (the unpickled containers become the result), so the walk
+    costs no copy of the structure; ``done`` maps each visited object to its result, which
+    keeps shared objects shared and makes cycles terminate."""
+
+    def __init__(self, source):
+        self.source, self.done, self.active = source, {}, set()
+
+    def fail(self, problem):
+        raise CheckpointError(self.source, problem)
+
+    def __call__(self, x):
+        t = type(x)
+        if t in _PLAIN:
+            return x
+        if id(x) in self.done:
+            return self.done[id(x)]
+        if t is _TensorRecord:
+            out = _tensors.to_tensor(x.values, parameter=x.parameter,
+                                     requires_grad=x.requires_grad)
+        elif t is _TorchDtype:
+            out = self.dtype(x)
+        elif t is list:
+            out = self.done[id(x)] = x
+            for i, v in enumerate(x):
+                x[i] = self(v)
+        elif t in _DICTS:
+            out = self.dict(x)
+        elif t in (tuple, _tensors.Size, set, frozenset, bytearray):
+            out = self.immutable(x)
+        elif isinstance(x, (_StorageRef, _StorageType)):
+            self.fail("the file holds a bare torch storage, not a tensor; layerwise loads "
+                      "tensors and state dicts")
+        else:
+            self.fail(f"unexpected {t.__name__} object in the unpickled data")
+        self.done[id(x)] = out
         return out
-    if t is _TorchDtype:
+
+    def dtype(self, x):
         _, lw_name = _TORCH_DTYPES[x.name]
         if lw_name != x.name:
-            raise CheckpointError(source, f"the file holds the dtype torch.{x.name}, which "
-                                          "layerwise does not have")
-        return _dt.as_dtype(x.name)
-    if t is list:
-        out = memo[key] = []
-        out.extend(_finish(v, source, memo, active) for v in x)
-        return out
-    if t is dict or t is collections.OrderedDict or t is collections.Counter:
-        out = memo[key] = t()
-        for k, v in x.items():
-            out[_finish(k, source, memo, active)] = _finish(v, source, memo, active)
-        meta = getattr(x, "__dict__", {}).get("_metadata")
+            self.fail(f"the file holds the dtype torch.{x.name}, which layerwise does not have")
+        return _dtypes.as_dtype(x.name)
+
+    def dict(self, x):
+        t = type(x)
+        attributes = dict(getattr(x, "__dict__", {}))
+        meta = attributes.pop("_metadata", None) if t is collections.OrderedDict else None
+        if attributes:       # set by a BUILD opcode; they could shadow the dict's methods
+            self.fail(f"the pickle sets the attribute {next(iter(attributes))!r} on a "
+                      f"{t.__name__}; only torch's state_dict '_metadata' may be set")
+        if all(type(k) in _PLAIN for k in dict.keys(x)):
+            out = self.done[id(x)] = x                  # finish the values in place
+            for k, v in dict.items(x):
+                dict.__setitem__(x, k, self(v))
+        else:                                           # keys to finish: build a new dict
+            out = self.done[id(x)] = t()
+            for k, v in dict.items(x):
+                out[self(k)] = self(v)
         if meta is not None:        # torch's state_dict()._metadata (module versions)
-            out._metadata = _finish(meta, source, memo, active)
+            out._metadata = self(meta)
         return out
-    from ..tensor import Size
-    if t in (tuple, Size, set, frozenset, bytearray):
-        if key in active:
-            raise CheckpointError(source, "the pickle holds a self-referencing tuple or set")
-        active.add(key)
-        out = memo[key] = t(_finish(v, source, memo, active) for v in x) if t is not bytearray \
-            else bytes(x)
-        active.discard(key)
+
+    def immutable(self, x):
+        if id(x) in self.active:
+            self.fail("the pickle holds a self-referencing tuple or set")
+        self.active.add(id(x))
+        if type(x) is bytearray:
+            out = bytes(x)
+        else:
+            out = type(x)(self(v) for v in x)
+        self.active.discard(id(x))
         return out
-    if isinstance(x, (_StorageRef, _StorageType)):
-        raise CheckpointError(source, "the file holds a bare torch storage, not a tensor; "
-                                      "layerwise loads tensors and state dicts")
-    raise CheckpointError(source, f"unexpected {t.__name__} object in the unpickled data")
 
 
-def _find_folder(zf: zipfile.ZipFile, source) -> str:
-    names = zf.namelist()
-    if any(n.endswith("/constants.pkl") and n.count("/") == 1 for n in names):
-        raise CheckpointError(source, "this is a TorchScript archive (torch.jit.save), not a "
-                                      "torch.save file; save the model's state_dict() instead")
-    pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
-    if len(pkl) == 1:
-        return pkl[0][: -len("/data.pkl")]
-    if len(pkl) > 1:
-        raise CheckpointError(source, "zip archive holds several top-level folders with a "
-                                      "data.pkl: " + ", ".join(pkl))
-    raise CheckpointError(source, "zip archive has no '<folder>/data.pkl': not a file written by "
-                                  "torch.save")
+def _unpickle(archive: Archive, source):
+    byteorder = "little"
+    if archive.has("byteorder"):
+        byteorder = archive.read("byteorder", limit=16).decode("ascii", "replace").strip()
+        if byteorder not in ("little", "big"):
+            raise CheckpointError(source, f"unknown byteorder record {byteorder!r}")
+    data = archive.read("data.pkl")
+    check_pickle(data, source)
+    result = _Unpickler(data, _Reader(archive, byteorder, source)).load()
+    return _Finisher(source)(result)
 
 
-def load(f, source):
-    """Load a torch.save zip archive from the binary file object ``f``."""
+def load(f, source, size=None, mmap=False):
+    """Load a torch.save zip archive from the binary file object ``f`` (``size`` bytes long);
+    with ``mmap=True`` the storages are copy-on-write maps of the file."""
+    if size is None:
+        size = f.seek(0, io.SEEK_END)
+        f.seek(0)
     try:
         with zipfile.ZipFile(f) as zf:
-            folder = _find_folder(zf, source)
-            byteorder = "little"
-            if f"{folder}/byteorder" in zf.NameToInfo:
-                byteorder = zf.read(f"{folder}/byteorder").decode("ascii", "replace").strip()
-                if byteorder not in ("little", "big"):
-                    raise CheckpointError(source, f"unknown byteorder record {byteorder!r}")
-            reader = _Reader(zf, folder, byteorder, source)
-            data = zf.read(f"{folder}/data.pkl")
-            result = _Unpickler(data, reader).load()
-            return _finish(result, source, {}, set())
+            return _unpickle(Archive(zf, f, size, source, mmap=mmap), source)
     except CheckpointError:
         raise
     except _Refused as e:

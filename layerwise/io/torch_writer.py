@@ -10,6 +10,10 @@ The archive (see ``torch_pickle`` for the reader) holds, under one folder named 
     archive/byteorder       'little'
     archive/version         '3'
 
+Nothing is copied on the way: the plan (``plan(obj)``) holds the pickle and the arrays, and
+``write`` streams each storage from the array's own memory into the zip in chunks (a copy is
+made only of an array that is not contiguous little-endian, one at a time).
+
 The pickle is emitted opcode by opcode rather than by ``pickle.Pickler``, because the global
 names it must reference (``torch._utils._rebuild_tensor_v2``, ``torch.FloatStorage``) cannot be
 imported here: torch is not a dependency.  Only what ``torch.load(weights_only=True)`` (torch's
@@ -27,6 +31,8 @@ import zipfile
 
 import numpy as np
 
+from . import _tensors
+
 # NumPy dtype name -> torch's storage class for it
 _STORAGE = {
     "float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage",
@@ -34,7 +40,9 @@ _STORAGE = {
     "uint8": "ByteStorage", "bool": "BoolStorage",
 }
 _ALIGN = 64                     # torch aligns each storage record (so it can be mmap-ed)
+_ZIP64_EXTRA = 20               # the zip64 sizes zipfile adds to a large member's local header
 FOLDER = "archive"
+WRITE_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 class _Pickle:
@@ -69,7 +77,7 @@ class _Pickle:
 class _Writer:
     def __init__(self):
         self.p = _Pickle()
-        self.storages = []          # (key, raw bytes) in order
+        self.storages = []          # (key, array) in order
         self.keys = {}              # id of the saved array -> (key, array) it was written as
 
     def fail(self, where, what):
@@ -77,8 +85,6 @@ class _Writer:
                         "holds dicts, lists, tuples, str, int, float, bool, None and tensors")
 
     def value(self, x, where):
-        from ..nn.parameter import Parameter
-        from ..tensor import Tensor
         p = self.p
         if x is None:
             p.op("NONE")
@@ -90,16 +96,16 @@ class _Writer:
             p.op("BINFLOAT", struct.pack(">d", float(x)))
         elif isinstance(x, str):
             p.str_(x)
-        elif isinstance(x, Parameter):
+        elif _tensors.is_parameter(x):
             p.global_("torch._utils", "_rebuild_parameter")
             p.op("MARK")
-            self.tensor(x.detach().numpy(), where)
+            self.tensor(_tensors.to_host(x), where)
             p.op("NEWTRUE" if x.requires_grad else "NEWFALSE")
             self.empty_ordered_dict()
             p.op("TUPLE")
             p.op("REDUCE")
-        elif isinstance(x, Tensor):
-            self.tensor(x.detach().numpy(), where)
+        elif _tensors.is_tensor(x):
+            self.tensor(_tensors.to_host(x), where)
         elif isinstance(x, np.ndarray):
             self.tensor(x, where)
         elif isinstance(x, dict):
@@ -145,8 +151,7 @@ class _Writer:
             key = seen[0]
         else:
             key = str(len(self.storages))
-            data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False)
-            self.storages.append((key, data.tobytes()))
+            self.storages.append((key, a))
             self.keys[id(a)] = (key, a)          # keep a alive so its id stays its own
         p = self.p
         p.global_("torch._utils", "_rebuild_tensor_v2")
@@ -182,25 +187,59 @@ def _contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
-def _stored(zf, name, data):
-    """Add ``data`` uncompressed, padded with an extra field so that it starts on a multiple
-    of _ALIGN bytes from the start of the archive."""
+def _aligned_info(zf, name, nbytes):
+    """A ZipInfo for an uncompressed member of ``nbytes`` whose data will start on a multiple
+    of _ALIGN bytes from the start of the archive: an extra field pads the local header."""
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
+    info.file_size = nbytes
+    zip64 = nbytes * 1.05 > zipfile.ZIP64_LIMIT          # zipfile's own rule
     start = zf.fp.tell() + 30 + len(name.encode("utf-8"))    # 30: the local header's fixed part
-    pad = (-(start + 4)) % _ALIGN                            # 4: the extra field's own header
+    start += 4 + (_ZIP64_EXTRA if zip64 else 0)              # 4: the padding field's own header
+    pad = -start % _ALIGN
     info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
-    zf.writestr(info, data)
+    return info
 
 
-def write(obj, fh):
-    """Write ``obj`` to the binary file object ``fh`` in the ``torch.save`` zip format."""
+def _stored(zf, name, data: bytes):
+    zf.writestr(_aligned_info(zf, name, len(data)), data)
+
+
+def _little_endian_bytes(a: np.ndarray) -> np.ndarray:
+    """The array's C-order little-endian bytes as a flat uint8 array (a view when possible)."""
+    if a.dtype.byteorder == ">" or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False)
+    return a.reshape(-1).view(np.uint8)
+
+
+def _stream(zf, name, a, on_chunk, written):
+    raw = _little_endian_bytes(a)
+    with zf.open(_aligned_info(zf, name, raw.size), mode="w") as dest:
+        for start in range(0, raw.size, WRITE_CHUNK_BYTES):
+            chunk = raw[start:start + WRITE_CHUNK_BYTES]
+            dest.write(memoryview(chunk))
+            written += chunk.size
+            if on_chunk is not None:
+                on_chunk(written)
+    return written
+
+
+def plan(obj) -> _Writer:
+    """The pickle and the storages of ``obj``; raises TypeError for what a torch file cannot
+    hold, before anything is written."""
     w = _Writer()
     w.value(obj, "the object")
-    pkl = w.p.finish()
+    w.pickle = w.p.finish()
+    return w
+
+
+def write(plan: _Writer, fh, on_chunk=None) -> None:
+    """Write a ``plan`` to the binary file object ``fh`` in the ``torch.save`` zip format.
+    ``on_chunk(bytes_written)`` is called after each chunk of storage data."""
     with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
-        _stored(zf, f"{FOLDER}/data.pkl", pkl)
+        _stored(zf, f"{FOLDER}/data.pkl", plan.pickle)
         _stored(zf, f"{FOLDER}/byteorder", b"little")
-        for key, raw in w.storages:
-            _stored(zf, f"{FOLDER}/data/{key}", raw)
+        written = 0
+        for key, a in plan.storages:
+            written = _stream(zf, f"{FOLDER}/data/{key}", a, on_chunk, written)
         _stored(zf, f"{FOLDER}/version", b"3\n")

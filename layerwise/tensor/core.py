@@ -407,6 +407,9 @@ class Tensor(ElementwiseMixin, ComparisonMixin, ReduceMixin, ShapeMixin, IndexMi
         is rebased too (``ViewScatter``), so the base's gradient sees the change, as in
         torch.  The version counter goes up either way.
         """
+        if not is_writeable(self.array):   # before computing: an expanded view can be huge
+            raise RuntimeError("in-place operation on a tensor whose memory is not writable "
+                               "(an expanded view?); clone() it first")
         recording = grad_mode.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
         if recording:
@@ -432,8 +435,8 @@ class Tensor(ElementwiseMixin, ComparisonMixin, ReduceMixin, ShapeMixin, IndexMi
         return old
 
     def _check_inplace_result(self, new):
-        """The result of an in-place op must fit self: same shape, a dtype self can hold
-        (same kind), and writable memory."""
+        """The result of an in-place op must fit self: same shape and a dtype self can hold
+        (same kind).  (Writable memory is checked before computing, in ``_inplace``.)"""
         if new.array.shape != self.array.shape:
             raise RuntimeError(f"output with shape {list(self.array.shape)} doesn't match the "
                                f"broadcast shape {list(new.array.shape)}")
@@ -441,9 +444,6 @@ class Tensor(ElementwiseMixin, ComparisonMixin, ReduceMixin, ShapeMixin, IndexMi
                                                                      "same_kind"):
             raise RuntimeError(f"result type {new.dtype.name} can't be cast to the desired output "
                                f"type {self.dtype.name}")
-        if not is_writeable(self.array):
-            raise RuntimeError("in-place operation on a tensor whose memory is not writable "
-                               "(an expanded view?); clone() it first")
 
     def _check_inplace_allowed(self):
         t = self
