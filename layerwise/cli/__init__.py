@@ -6,8 +6,11 @@
     layerwise generate CHECKPOINT --prompt TEXT      sample text from a character model
     layerwise bench [--vs torch]                     time layerwise against PyTorch side by side
 
-A user mistake (a missing data folder, a bad path, an unknown model) prints one
-clear sentence and exits with status 2; it never shows a traceback.
+Every argument is checked before anything runs (``args.py``: integers and numbers in range;
+``paths.py``: folders that can be written, files that exist).  A user mistake (an option out of
+range, a missing data folder, a damaged or foreign checkpoint, an unknown model) prints one
+clear sentence and exits with status 2; it never shows a traceback.  A run whose loss became
+NaN exits with one sentence and status 1, Ctrl-C with status 130 (the last checkpoint kept).
 
 The package: ``main.py`` builds the parser and runs a command; every module of ``commands/``
 is one subcommand (adding one is adding a file there, see ``commands/__init__.py``);

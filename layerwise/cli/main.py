@@ -1,13 +1,13 @@
 """``layerwise COMMAND ...``: the parser, built from the modules of ``commands/``, and ``main``."""
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import pkgutil
 import sys
 
 from . import commands
+from .args import Parser
 from .errors import UserError
 
 
@@ -21,7 +21,7 @@ def command_modules():
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="layerwise", description="layerwise: deep-learning layers on NumPy, with PyTorch's API.",
         epilog="Run 'layerwise COMMAND --help' for the options of a command.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,7 +34,9 @@ def build_parser():
 
 def main(argv=None):
     """Run ``layerwise`` with ``argv`` (default: the process's arguments); return the exit
-    status: 0, 2 for a mistake of the user's (one sentence on stderr), 130 on Ctrl-C."""
+    status: 0; 2 for a mistake of the user's (one sentence on stderr; a bad option exits 2 from
+    the parser, as SystemExit); 1 when training diverged (one sentence); 130 on Ctrl-C."""
+    from ..tools.trainer import NonFiniteLossError
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -45,6 +47,9 @@ def main(argv=None):
     except UserError as e:
         print(f"layerwise: error: {e}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as e:
+        print(f"layerwise: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("layerwise: interrupted", file=sys.stderr)
         return 130

@@ -16,12 +16,18 @@ Each worker seeds layerwise's default generator, Python's ``random`` and NumPy's
 generator from ``base_seed + worker_id`` (``base_seed`` drawn per epoch from the loader's
 generator, or from the default generator), so random transforms differ between workers and
 repeat from run to run.  ``worker_init_fn(worker_id)`` runs after the seeding.  An exception
-in a worker is raised again in the main process, naming the worker and carrying its traceback.
+in a worker is raised again in the main process, naming the worker and carrying its traceback:
+it travels as text, with its class only when the class pickles (a class defined inside a
+function does not; the main process then raises RuntimeError naming it), so an exception that
+cannot cross the process boundary never leaves the main process waiting.  ``timeout`` bounds
+each wait and its error names the worker waited for; with ``timeout=0`` (the default, as in
+torch) a worker that never returns is waited for forever.
 """
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import pickle
 import queue
 import random
 import traceback
@@ -51,17 +57,30 @@ class _StopMarker:
     """Sent by a worker whose IterableDataset is exhausted."""
 
 
+def _picklable(cls):
+    try:
+        pickle.dumps(cls)
+        return True
+    except Exception:              # noqa: BLE001 — PicklingError, AttributeError, TypeError...
+        return False
+
+
 class _WorkerError:
-    """An exception raised in a worker, carried to the main process as text."""
+    """An exception raised in a worker, carried to the main process as text: its class name,
+    its traceback, and the class itself only when the class pickles (the queue's feeder thread
+    would otherwise fail to send the error, and the main process would wait for it forever)."""
 
     def __init__(self, worker_id, exc):
         self.worker_id = worker_id
-        self.exc_type = type(exc)
+        self.type_name = type(exc).__qualname__
+        self.exc_type = type(exc) if _picklable(type(exc)) else None
         self.text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
     def reraise(self):
-        msg = (f"Caught {self.exc_type.__name__} in DataLoader worker process {self.worker_id}.\n"
+        msg = (f"Caught {self.type_name} in DataLoader worker process {self.worker_id}.\n"
                f"Original Traceback (most recent call last):\n{self.text}")
+        if self.exc_type is None:  # a class that cannot be pickled, so not rebuilt here
+            raise RuntimeError(msg)
         try:
             err = self.exc_type(msg)
         except Exception:          # an exception type whose constructor wants other arguments
@@ -128,8 +147,9 @@ class WorkerPool:
     def send(self, worker, task_id, index):
         self.tasks[worker].put((task_id, index))
 
-    def receive(self):
-        """The next (task_id, result) from any worker; raises if a worker died or timed out."""
+    def receive(self, waiting_for=None):
+        """The next (task_id, result) from any worker; raises if a worker died, or if none
+        answered within ``timeout`` (naming ``waiting_for``, the worker whose batch is due)."""
         waited = 0.0
         while True:
             step = _POLL_SECONDS if not self.timeout else min(_POLL_SECONDS, self.timeout - waited)
@@ -144,13 +164,20 @@ class WorkerPool:
                                        f"exited unexpectedly with exit code "
                                        f"{dead[0].exitcode}") from None
                 if self.timeout and waited >= self.timeout:
+                    who = self._describe(waiting_for)
                     self.close(force=True)
-                    raise RuntimeError(f"DataLoader timed out after {self.timeout} seconds") from None
+                    raise RuntimeError(f"DataLoader timed out after {self.timeout} seconds "
+                                       f"waiting for {who}") from None
                 continue
             if isinstance(out, _WorkerError):
                 self.close(force=True)
                 out.reraise()
             return task_id, out
+
+    def _describe(self, worker):
+        if worker is None:
+            return "a batch from its workers"
+        return f"worker {worker} (pid {self.procs[worker].pid}) to return a batch"
 
     def close(self, force=False):
         """Stop the workers: ask them to finish (or, with ``force``, after an error, end them
@@ -203,7 +230,7 @@ def ordered_batches(pool, indices, prefetch):
     fill()
     while received < sent:
         while received not in pending:
-            task_id, out = pool.receive()
+            task_id, out = pool.receive(waiting_for=received % pool.n)
             pending[task_id] = out
         batch = pending.pop(received)
         received += 1
@@ -224,7 +251,7 @@ def stream_batches(pool, prefetch):
     while inflight:
         nxt = next(iter(inflight))
         while nxt not in pending:
-            task_id, out = pool.receive()
+            task_id, out = pool.receive(waiting_for=inflight[nxt])
             pending[task_id] = out
         out = pending.pop(nxt)
         w = inflight.pop(nxt)

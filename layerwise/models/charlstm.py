@@ -16,12 +16,13 @@ import numpy as np
 from .. import nn
 from ..autograd import grad_mode
 from ..data.text import CharTokenizer, TinyShakespeare, fixed_batches, lm_batches
-from ..io import load, load_training_checkpoint, save_training_checkpoint
+from ..io import CheckpointError, load, load_training_checkpoint, save_training_checkpoint
 from ..random import Generator, get_generator
 from ..tensor import Tensor
 from ..tools.progress import progress
 from ..tools.schedules import warmup_cosine
 from ..tools.trainer import train_steps
+from . import _errors
 
 KIND = "char-lstm"
 LSTM_DEFAULTS = dict(embed=64, hidden=256, layers=2, dropout=0.0, block_size=100, batch_size=32,
@@ -156,20 +157,28 @@ class _Run:
 
 
 def read_checkpoint(path):
-    """The ``extra`` of a resumable char-LSTM training checkpoint (config, vocabulary, history);
-    ValueError naming the file when it is not one, or its run has finished."""
+    """A resumable char-LSTM training checkpoint, read and checked (its ``extra`` holds the
+    config, vocabulary, history and batch generator); ``CheckpointError`` naming the file when
+    it is not one (damaged, another model's, older) or its run has finished."""
     ckpt = load(path)
     extra = ckpt.get("extra") if isinstance(ckpt, dict) else None
-    if not isinstance(extra, dict) or extra.get("kind") != KIND or "config" not in extra:
-        raise ValueError(f"{path}: not a {KIND} training checkpoint (written by 'layerwise train "
-                         f"{KIND}' or examples/char_lstm.py)")
+    if not isinstance(extra, dict) or extra.get("kind") != KIND:
+        raise CheckpointError(path, f"not a {KIND} training checkpoint (written by 'layerwise "
+                              f"train {KIND}' or examples/char_lstm.py)")
     if ckpt.get("scheduler") is None:
-        raise ValueError(f"{path}: the checkpoint holds no learning-rate schedule to resume "
-                         "(it was written by an older layerwise)")
-    steps = extra["config"]["steps"]
+        raise CheckpointError(path, "the checkpoint holds no learning-rate schedule to resume "
+                              "(it was written by an older layerwise)")
+    missing = [k for k in ("config", "vocab", "history", "batch_generator") if k not in extra]
+    if missing:
+        raise CheckpointError(path, f"a damaged {KIND} training checkpoint: no "
+                              f"{', '.join(missing)}")
+    try:
+        steps = settings(**extra["config"])["steps"]
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(path, f"a damaged {KIND} training checkpoint: {e}") from None
     if ckpt["step"] >= steps:
-        raise ValueError(f"{path}: that run already finished its {steps} steps")
-    return extra
+        raise CheckpointError(path, f"that run already finished its {steps} steps")
+    return ckpt
 
 
 def _start(cfg, data, download, seed, out):
@@ -189,12 +198,18 @@ def _start(cfg, data, download, seed, out):
 def _restore(run, path, extra):
     """Continue the run saved in ``path`` (whose ``extra`` was read by ``read_checkpoint``)."""
     if extra["vocab"] != "".join(run.tokenizer.chars):
-        raise ValueError(f"{path}: the checkpoint's vocabulary differs from this text's")
-    info = load_training_checkpoint(path, model=run.model, optimizer=run.optimizer,
-                                    scheduler=run.scheduler)
+        raise CheckpointError(path, "the checkpoint's vocabulary differs from this text's")
+    try:
+        info = load_training_checkpoint(path, model=run.model, optimizer=run.optimizer,
+                                        scheduler=run.scheduler)
+        run.batch_gen.set_state(extra["batch_generator"])
+    except CheckpointError:
+        raise
+    except _errors.UNFIT as e:                         # weights that do not fit
+        raise _errors.unfit(path, "cannot resume from it", e) from e
     run.step = info["step"]
-    run.batch_gen.set_state(extra["batch_generator"])
     run.history = list(extra["history"])
+
 
 
 def train(*, data=None, download=False, out="runs/char-lstm", seed=0, resume=None,
@@ -208,8 +223,8 @@ def train(*, data=None, download=False, out="runs/char-lstm", seed=0, resume=Non
     run to its own end, exactly, with its own settings.  ``metrics`` (a ``MetricsLog``) gets a
     row per step (step, loss) and per evaluation (step, val_loss).
     """
-    extra = read_checkpoint(resume) if resume else None
-    cfg = dict(extra["config"]) if extra else settings(**overrides)
+    extra = read_checkpoint(resume)["extra"] if resume else None
+    cfg = settings(**extra["config"]) if extra else settings(**overrides)
     run, train_set, val_set = _start(cfg, data, download, seed, out)
     val = fixed_batches(val_set.data, cfg["block_size"], cfg["batch_size"], eval_batches, seed=1234)
     run.path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,9 +281,12 @@ def load_for_generation(path):
         return model, tok, cfg.block_size
     extra = ckpt.get("extra") if isinstance(ckpt, dict) else None
     if not isinstance(extra, dict) or "vocab" not in extra or extra.get("kind") != KIND:
-        raise ValueError(f"{path}: not a character-model checkpoint written by 'layerwise train "
-                         "char-lstm' or 'char-gpt'")
-    tok = CharTokenizer(list(extra["vocab"]))
-    model = build(tok.vocab_size, extra["config"])
-    model.load_state_dict(ckpt["model"])
+        raise CheckpointError(path, "not a character-model checkpoint written by 'layerwise "
+                              "train char-lstm' or 'char-gpt'")
+    try:
+        tok = CharTokenizer(list(extra["vocab"]))
+        model = build(tok.vocab_size, settings(**extra["config"]))
+        model.load_state_dict(ckpt["model"])
+    except _errors.UNFIT as e:
+        raise _errors.unfit(path, f"a damaged {KIND} checkpoint", e) from e
     return model, tok, None

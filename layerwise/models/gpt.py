@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 
 import layerwise as lw
+from layerwise.io import CheckpointError
+from layerwise.models import _errors
 from layerwise.tools.schedules import warmup_cosine
 from layerwise.tools.trainer import train_steps
 
@@ -445,19 +447,19 @@ def train(cfg=None, log=print, data=None, resume=None, on_step=None):
     its own max_iters, bit for bit as if uninterrupted (only ``_RESUME_OVERRIDABLE`` fields of
     ``cfg`` apply).  Returns the ``train_loop`` result with the model and the tokenizer added."""
     cfg = _config(cfg)
-    ck = _load_resumable(resume) if resume else None
+    ck = read_checkpoint(resume) if resume else None
     if ck is not None:
         cfg = dataclasses.replace(GPTConfig.from_dict(ck["config"]),
                                   **{k: getattr(cfg, k) for k in _RESUME_OVERRIDABLE})
     train_data, val_data, tok = data if data is not None else load_data(cfg.data)
-    if ck is not None and "".join(tok.chars) != ck["vocab"]:
-        raise ValueError(f"{resume}: the checkpoint's vocabulary differs from this text's")
+    if ck is not None and "".join(tok.chars) != ck.get("vocab"):
+        raise CheckpointError(resume, "the checkpoint's vocabulary differs from this text's")
     if tok.vocab_size != cfg.vocab_size:
         cfg = dataclasses.replace(cfg, vocab_size=tok.vocab_size)
     model = init_model(cfg)
     state = None
     if ck is not None:
-        state = _restore(ck, model, cfg)
+        state = _restore(ck, model, cfg, resume)
         log(f"resumed from {resume} at iteration {state.step} of {cfg.max_iters}")
     n = sum(p.numel() for p in model.parameters())
     log(f"GPT: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context "
@@ -495,33 +497,45 @@ def save_checkpoint(path, model, cfg, tokenizer, extra=None, state=None):
     return path
 
 
-def _load_resumable(path):
+def read_checkpoint(path):
+    """A resumable char-GPT checkpoint, read and checked; ``CheckpointError`` naming the file
+    when it is not one (damaged, another model's, no training state, older) or its run has
+    finished."""
     ck = lw.load(str(path))
     if not isinstance(ck, dict) or ck.get("format") != "layerwise.char_gpt":
-        raise ValueError(f"{path}: not a char-gpt checkpoint (written by examples/char_gpt.py)")
+        raise CheckpointError(path, "not a char-gpt checkpoint (written by examples/char_gpt.py "
+                              "or 'layerwise train char-gpt')")
     if "training" not in ck:
-        raise ValueError(f"{path}: the checkpoint holds no training state to resume from")
+        raise CheckpointError(path, "the checkpoint holds no training state to resume from")
     if "scheduler" not in ck["training"]:
-        raise ValueError(f"{path}: the checkpoint holds no learning-rate schedule to resume "
-                         "(it was written by an older layerwise)")
-    cfg = GPTConfig.from_dict(ck["config"])
-    if ck["training"]["step"] >= cfg.max_iters:
-        raise ValueError(f"{path}: that run already finished its {cfg.max_iters} iterations")
+        raise CheckpointError(path, "the checkpoint holds no learning-rate schedule to resume "
+                              "(it was written by an older layerwise)")
+    try:
+        cfg = GPTConfig.from_dict(ck["config"])
+        finished = ck["training"]["step"] >= cfg.max_iters
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"a damaged char-gpt checkpoint: {e}") from None
+    if finished:
+        raise CheckpointError(path, f"that run already finished its {cfg.max_iters} iterations")
     return ck
 
 
-def _restore(ck, model, cfg):
+def _restore(ck, model, cfg, path):
     """Load a checkpoint's weights into ``model``; its training state as a RunState."""
-    tr = ck["training"]
-    model.load_state_dict(ck["model"])
-    state = new_run(lw, model, cfg)
-    state.optimizer.load_state_dict(tr["optimizer"])        # after the scheduler set its lr
-    state.scheduler.load_state_dict(tr["scheduler"])
-    state.batch_rng.bit_generator.state = tr["batch_rng"]
-    lw.set_rng_state(tr["rng"])
-    state.step, state.losses = tr["step"], list(tr["losses"])
-    state.val_curve = [tuple(p) for p in tr["val_curve"]]
+    try:
+        tr = ck["training"]
+        model.load_state_dict(ck["model"])
+        state = new_run(lw, model, cfg)
+        state.optimizer.load_state_dict(tr["optimizer"])        # after the scheduler set its lr
+        state.scheduler.load_state_dict(tr["scheduler"])
+        state.batch_rng.bit_generator.state = tr["batch_rng"]
+        lw.set_rng_state(tr["rng"])
+        state.step, state.losses = tr["step"], list(tr["losses"])
+        state.val_curve = [tuple(p) for p in tr["val_curve"]]
+    except _errors.UNFIT as e:                         # weights that do not fit
+        raise _errors.unfit(path, "cannot resume from it", e) from e
     return state
+
 
 
 def load_checkpoint(path):
@@ -529,12 +543,17 @@ def load_checkpoint(path):
     from layerwise.data.text import CharTokenizer
     ck = lw.load(str(path))
     if not isinstance(ck, dict) or ck.get("format") != "layerwise.char_gpt":
-        raise ValueError(f"{path}: not a char-gpt checkpoint (written by examples/char_gpt.py)")
-    cfg = GPTConfig.from_dict(ck["config"])
-    model = build_gpt(lw, cfg)
-    model.load_state_dict(ck["model"])
+        raise CheckpointError(path, "not a char-gpt checkpoint (written by examples/char_gpt.py "
+                              "or 'layerwise train char-gpt')")
+    try:
+        cfg = GPTConfig.from_dict(ck["config"])
+        model = build_gpt(lw, cfg)
+        model.load_state_dict(ck["model"])
+        tokenizer = CharTokenizer(list(ck["vocab"]))
+    except _errors.UNFIT as e:
+        raise _errors.unfit(path, "a damaged char-gpt checkpoint", e) from e
     model.eval()
-    return model, CharTokenizer(list(ck["vocab"])), cfg, ck.get("info", {})
+    return model, tokenizer, cfg, ck.get("info", {})
 
 
 def generate(model, tokenizer, prompt="\n", length=200, temperature=0.8, top_k=None, seed=0):

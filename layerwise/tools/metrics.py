@@ -127,20 +127,44 @@ class MetricsLog:
         with open(self.path, newline="", encoding="utf-8") as f:
             old = list(csv.reader(f))[1:]
         columns = self.columns + new_columns
+        self._rewrite([columns] + [r + [""] * (len(columns) - len(r)) for r in old])
+        self.columns = columns
+
+    def keep_rows(self, keep):
+        """Rewrite the file with only the rows for which ``keep(row)`` is true (``row`` as
+        ``read_metrics`` gives it), atomically.  A run resumed from a checkpoint uses it to drop
+        the rows its interrupted predecessor logged after that checkpoint, so that the log holds
+        each step once.  Returns how many rows were dropped."""
+        with open(self.path, newline="", encoding="utf-8") as f:
+            if self.format == "jsonl":
+                raw = [line for line in f if line.strip()]
+                rows = [json.loads(line) for line in raw]
+            else:
+                raw = [r for r in list(csv.reader(f))[1:] if r]
+                rows = [{k: v for k, v in zip(self.columns, map(_parse_cell, r)) if v is not None}
+                        for r in raw]
+        kept = [r for r, row in zip(raw, rows) if keep(row)]
+        if len(kept) < len(raw):
+            self._rewrite(kept if self.format == "jsonl" else [self.columns] + kept)
+        return len(raw) - len(kept)
+
+    def _rewrite(self, lines):
+        """Replace the file by ``lines`` (JSON Lines: strings; CSV: lists of cells) atomically
+        (a temporary file in the same folder, then os.replace)."""
         folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".metrics-", suffix=".csv", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".metrics-", suffix=os.path.splitext(self.path)[1],
+                                   dir=folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f, lineterminator="\n")
-                w.writerow(columns)
-                for r in old:
-                    w.writerow(r + [""] * (len(columns) - len(r)))
+                if self.format == "jsonl":
+                    f.writelines(lines)
+                else:
+                    csv.writer(f, lineterminator="\n").writerows(lines)
             os.replace(tmp, self.path)
         except BaseException:
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
-        self.columns = columns
 
     def on_epoch_end(self, epoch, history):
         """For ``fit(..., on_epoch_end=log.on_epoch_end)``: log the epoch's row of ``history``."""

@@ -115,7 +115,8 @@ def fit(model, train_loader, optimizer, epochs, *, test_loader=None, scheduler=N
     """Train a classifier; return the history (per-epoch train loss/accuracy, test loss/accuracy, time).
 
     ``scheduler.step()`` runs once per epoch, or after every optimizer step with
-    ``scheduler_interval="step"`` (OneCycleLR, warm-up schedules). A NaN or infinite loss raises ``NonFiniteLossError`` naming the step.
+    ``scheduler_interval="step"`` (OneCycleLR, warm-up schedules). A NaN or infinite loss
+    raises ``NonFiniteLossError`` naming the step.
     ``on_step(step, loss_value, epoch)`` runs after each step and ``on_epoch_end(epoch,
     history)`` after each epoch (e.g. to log metrics or save a checkpoint).  To continue a run,
     ``start_epoch`` and ``start_step`` say where it stands; ``max_steps`` ends it after that

@@ -197,3 +197,45 @@ def test_abandoning_an_epoch_lets_the_workers_exit_cleanly():
     pool = loader._pool
     pool.close()
     assert [p.exitcode for p in pool.procs] == [0, 0]
+
+
+class RaisesUnpicklable(Dataset):
+    """Raises an exception whose class is defined inside __getitem__: it cannot be pickled."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        class LocalError(Exception):
+            pass
+        raise LocalError(f"item {i} is cursed")
+
+
+def test_an_exception_that_cannot_be_pickled_is_raised_as_text_naming_the_worker():
+    # before, the worker's queue feeder failed to pickle it and the main process waited for
+    # ever; the timeout here only bounds the test, should that ever come back
+    loader = DataLoader(RaisesUnpicklable(), batch_size=2, num_workers=1, timeout=10)
+    with pytest.raises(RuntimeError, match=r"Caught .*LocalError in DataLoader worker process "
+                                           r"0") as e:
+        list(loader)
+    assert "item 0 is cursed" in str(e.value) and "__getitem__" in str(e.value)
+
+
+class Hangs(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import time
+        if i >= 2:                          # the second batch, worker 1's, never comes
+            time.sleep(3600)
+        return np.float32(i)
+
+
+def test_a_timeout_names_the_worker_it_waited_for():
+    loader = DataLoader(Hangs(), batch_size=2, num_workers=2, timeout=0.5)
+    it = iter(loader)
+    assert next(it).tolist() == [0.0, 1.0]
+    with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.5 seconds waiting for "
+                                           r"worker 1 \(pid \d+\) to return a batch"):
+        next(it)

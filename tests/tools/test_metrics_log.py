@@ -95,3 +95,19 @@ def test_bad_inputs_are_refused(tmp_path):
     with pytest.raises(TypeError, match="list"):
         log.log(x=[1, 2])
     assert read_metrics(tmp_path / "m.jsonl") == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_keep_rows_drops_what_a_predicate_refuses_atomically(tmp_path, suffix):
+    path = tmp_path / f"m{suffix}"
+    log = MetricsLog(path)
+    for step in range(1, 8):
+        log.log(step=step, loss=1.0 / step)
+    log.log(step=7, val_loss=0.5, note="x,y")                    # a new column, a comma
+    assert log.keep_rows(lambda row: row["step"] <= 4) == 4
+    assert [r["step"] for r in read_metrics(path)] == [1, 2, 3, 4]
+    assert read_metrics(path)[2] == {"step": 3, "loss": 1.0 / 3}   # values unchanged
+    log.log(step=5, loss=0.2)                                     # and the log goes on
+    assert [r["step"] for r in read_metrics(path)] == [1, 2, 3, 4, 5]
+    assert log.keep_rows(lambda row: True) == 0
+    assert [f.name for f in tmp_path.iterdir()] == [path.name]    # no temporary file left

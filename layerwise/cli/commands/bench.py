@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..args import positive_int
 from ..errors import UserError
 
 NAME = "bench"
@@ -16,8 +17,8 @@ DESCRIPTION = ("Run the benchmark workloads interleaved in one process and print
 def add_arguments(p):
     p.add_argument("--vs", default=None, metavar="LIB", help="compare with LIB (only 'torch')")
     p.add_argument("--only", default=None, help="workloads whose name contains this text")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads for both (default 1)")
-    p.add_argument("--repeats", type=int, default=20, help="timed steps per library (default 20)")
+    p.add_argument("--threads", type=positive_int, default=1, help="BLAS threads for both (default 1)")
+    p.add_argument("--repeats", type=positive_int, default=20, help="timed steps per library (default 20)")
 
 
 def run(args):
