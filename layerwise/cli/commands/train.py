@@ -14,7 +14,8 @@ DESCRIPTION = ("Train MODEL with a progress bar, a training checkpoint (OUT/chec
 
 def add_arguments(t):
     t.add_argument("model", metavar="MODEL", help="one of: " + ", ".join(catalog.trainable()))
-    t.add_argument("--epochs", type=positive_int, default=None, help="passes over the data, for image models (default: per model)")
+    t.add_argument("--epochs", type=positive_int, default=None,
+                   help="passes over the data, for image models (default: per model)")
     t.add_argument("--steps", type=positive_int, default=None, help="stop after this many optimisation steps")
     t.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: per model)")
     t.add_argument("--batch-size", type=positive_int, default=None,
