@@ -6,9 +6,9 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
+    from ..backend import asarray, get_array_module
     from ..tensor import Tensor
     from .engine import run_backward
-    import numpy as np
 
     if create_graph:
         raise NotImplementedError("autograd.grad(create_graph=True): layerwise has no double "
@@ -28,9 +28,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if o.numel() != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; got "
                                    f"shape {tuple(o.shape)}: pass grad_outputs=")
-            g = np.ones(o.array.shape, o.array.dtype)
+            g = get_array_module(o.array).ones(o.array.shape, o.array.dtype)
         else:
-            g = g.array if isinstance(g, Tensor) else np.asarray(g, o.array.dtype)
+            g = g.array if isinstance(g, Tensor) else asarray(g, o.array.dtype,
+                                                                  xp=get_array_module(o.array))
         gs.append(g)
     for t in inputs:
         if not t.requires_grad:

@@ -9,7 +9,7 @@ finite difference is meaningless.
 """
 from __future__ import annotations
 
-import numpy as np
+from ..backend import asarray, get_array_module, host
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, seed=0,
@@ -28,10 +28,13 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     for t in checked:
-        if t.array.dtype != np.float64:
+        if t.array.dtype != host.float64:
             raise ValueError(f"gradcheck: inputs must be float64 for a meaningful finite "
                              f"difference, got {t.dtype} for a tensor of shape {tuple(t.shape)}")
-    rng = np.random.default_rng(seed)
+    rng = host.random.default_rng(seed)        # drawn on the host, moved to each array's device
+
+    def draw(like):
+        return asarray(rng.standard_normal(like.shape), xp=get_array_module(like))
 
     def outputs():
         out = func(*inputs)
@@ -39,7 +42,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
                 if isinstance(o, Tensor) and o.is_floating_point()]
 
     outs = outputs()
-    weights = [rng.standard_normal(o.array.shape) for o in outs]
+    weights = [draw(o.array) for o in outs]
 
     def probe():
         with no_grad():
@@ -55,10 +58,11 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-7, rtol=1e-5, n_directions=3, s
     if total is None:
         raise ValueError("gradcheck: no output depends on the inputs")
     total.backward()
-    analytic = [t.grad.array.copy() if t.grad is not None else np.zeros_like(t.array) for t in checked]
+    analytic = [t.grad.array.copy() if t.grad is not None else get_array_module(t.array).zeros_like(t.array)
+                for t in checked]
 
     for _ in range(n_directions):
-        dirs = [rng.standard_normal(t.array.shape) for t in checked]
+        dirs = [draw(t.array) for t in checked]
         expected = sum(float((a * d).sum()) for a, d in zip(analytic, dirs))
         originals = [t.array.copy() for t in checked]
         for t, d in zip(checked, dirs):

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _tensor_ops as T
 from .. import dtypes as _dt
+from ..backend import asarray, get_array_module
 from ..ops.attention import ScaledDotProductAttention
 from ..ops.linear import LinearOp
 from ..random import get_generator
@@ -53,11 +54,13 @@ def _check_p(p, name):
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(shape, p):
-    """(keep-mask, 1/(1 − p)) for dropout with probability p, from layerwise's generator."""
+def _keep_mask(shape, p, like):
+    """(keep-mask, 1/(1 − p)) for dropout with probability p, from layerwise's generator,
+    on the device of the array ``like``."""
+    xp = get_array_module(like)
     if p >= 1.0:
-        return np.zeros(shape, bool), 0.0
-    return get_generator().random(shape) >= p, 1.0 / (1.0 - p)
+        return xp.zeros(shape, bool), 0.0
+    return asarray(get_generator().random(shape) >= p, xp=xp), 1.0 / (1.0 - p)
 
 
 def _broadcasts_to(shape, target):
@@ -149,10 +152,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         else:
             masks = (m._cast(query.dtype),)
     elif is_causal:
-        blocked = np.triu(np.ones((L, S), bool), 1)
+        blocked = get_array_module(q.array).triu(get_array_module(q.array).ones((L, S), bool), 1)
     dropout_mask, dropout_scale = None, 1.0
     if dropout_p > 0:
-        dropout_mask, dropout_scale = _keep_mask(score_shape, dropout_p)
+        dropout_mask, dropout_scale = _keep_mask(score_shape, dropout_p, q.array)
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
     out = ScaledDotProductAttention.apply(q, k, v, *masks, scale=float(scale), blocked=blocked,
@@ -275,10 +278,12 @@ def _mha(query, key, value, num_heads, in_proj_weight, in_proj_bias, bias_k, bia
         dropout_p = 0.0
     dropout_mask, dropout_scale = None, 1.0
     if dropout_p > 0:
-        dropout_mask, dropout_scale = _keep_mask((n, num_heads, tgt_len, src_len), dropout_p)
+        dropout_mask, dropout_scale = _keep_mask((n, num_heads, tgt_len, src_len), dropout_p,
+                                                 q.array)
     blocked = None
     if is_causal and mask is None and not need_weights:
-        blocked = np.triu(np.ones((tgt_len, src_len), bool), 1)
+        xq = get_array_module(q.array)
+        blocked = xq.triu(xq.ones((tgt_len, src_len), bool), 1)
     res = ScaledDotProductAttention.apply(
         q, k, v, *(() if mask is None else (mask,)), scale=1.0 / math.sqrt(head_dim),
         blocked=blocked, dropout_mask=dropout_mask, dropout_scale=dropout_scale,

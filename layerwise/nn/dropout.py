@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..backend import asarray, get_array_module
 from ..ops import dropout as D
 from ..random import get_generator
 from ..tensor import Tensor
@@ -41,6 +42,7 @@ def _apply(x, p, training, inplace, mask_shape, who, generator=None):
         mask, scale = _keep_mask(mask_shape, 2.0), 0.0       # drop everything (no 1/0 scale)
     else:
         mask, scale = _keep_mask(mask_shape, p, generator), 1.0 / (1.0 - p)
+    mask = asarray(mask, xp=get_array_module(x.array))          # drawn on the host
     if inplace:
         return x._inplace(lambda a: D.Dropout.apply(a, mask=mask, scale=scale))
     return D.Dropout.apply(x, mask=mask, scale=scale)
@@ -94,7 +96,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False, *, generator=None
         return input
     if p == 1.0:
         return input * 0.0
-    mask = _keep_mask(input.shape, p, generator)
+    mask = asarray(_keep_mask(input.shape, p, generator), xp=get_array_module(input.array))
     if inplace:
         return input._inplace(lambda a: D.AlphaDropout.apply(a, mask=mask, p=p))
     return D.AlphaDropout.apply(input, mask=mask, p=p)

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..backend import asarray, get_array_module
 from ..random import get_generator
 
 
@@ -51,7 +52,7 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    tensor.array[...] = values
+    tensor.array[...] = asarray(values, xp=get_array_module(tensor.array))   # drawn on the host
     tensor._version[0] += 1
     return tensor
 

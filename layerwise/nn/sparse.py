@@ -30,7 +30,7 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes as _dt
-from ..backend import xp
+from ..backend import is_writeable, xp
 from ..device import as_device
 from ..ops.embedding import EmbeddingBagOp, EmbeddingOp
 from ..tensor import Tensor
@@ -112,7 +112,7 @@ def _renorm_(name, weight, indices, max_norm, norm_type):
         raise TypeError(f"{name}: norm_type must be a number, got {norm_type!r}")
     if not weight.is_floating_point():
         raise TypeError(f"{name}: max_norm needs a floating point weight, got {weight.dtype.name}")
-    if not weight.array.flags.writeable:
+    if not is_writeable(weight.array):
         raise RuntimeError(f"{name}: max_norm renormalises the weight in place, but its memory is "
                            "not writable (an expanded view?); clone() it first")
     rows = xp.unique(indices)

@@ -8,7 +8,7 @@ import math
 import weakref
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 # ----------------------------------------------------------------------------- workspace
 class _Workspace:
@@ -28,9 +28,10 @@ class _Workspace:
         self.max_bytes, self.min_bytes, self.per_shape = max_bytes, min_bytes, per_shape
         self.free, self.free_bytes, self.lent = {}, 0, []
 
-    def take(self, shape, dtype):
+    def take(self, shape, dtype, xp):
+        """An array of ``shape`` and ``dtype`` of array module ``xp``: a recycled one if free."""
         try:                                      # (pop, not check-then-pop: safe across threads)
-            a = self.free[(shape, dtype)].pop()
+            a = self.free[(shape, dtype, xp)].pop()
         except (KeyError, IndexError):
             return xp.empty(shape, dtype)
         self.free_bytes -= a.nbytes
@@ -40,7 +41,7 @@ class _Workspace:
         for a in arrays:
             if a is None or a.nbytes < self.min_bytes or self.free_bytes + a.nbytes > self.max_bytes:
                 continue
-            lst = self.free.setdefault((a.shape, a.dtype), [])
+            lst = self.free.setdefault((a.shape, a.dtype, get_array_module(a)), [])
             if len(lst) < self.per_shape and not any(b is a for b in lst):
                 lst.append(a)
                 self.free_bytes += a.nbytes
@@ -119,17 +120,18 @@ class _Steps:
         from the running ``state`` (a copy of ``init``) at each step.  ``owned``: the arrays
         allocated (from the workspace when ``pooled``, for a state that is no output).
         """
+        xp = get_array_module(init)
         B, N = self.B, self.N
-        new = _ws.take if pooled else (lambda shape, dtype: xp.empty(shape, dtype))
+        new = _ws.take if pooled else (lambda shape, dtype, xp: xp.empty(shape, dtype))
         rest = tuple(init.shape[1:])
         if self.uniform:
-            buf = new((N + B,) + rest, init.dtype)
+            buf = new((N + B,) + rest, init.dtype, xp)
             if self.reverse:
                 buf[N:] = init
                 return buf[:N], buf[B:], None, (buf,)
             buf[:B] = init
             return buf[B:], buf[:N], None, (buf,)
-        out, prev = new((N,) + rest, init.dtype), new((N,) + rest, init.dtype)
+        out, prev = new((N,) + rest, init.dtype, xp), new((N,) + rest, init.dtype, xp)
         return out, prev, init.copy(), (out, prev)
 
     def final(self, out, state):
@@ -141,12 +143,14 @@ class _Steps:
 
 def _sigmoid_neg_(z):
     """In place: z ← σ(−z) = 1/(1 + exp(z)) (z holds the negated pre-activation)."""
+    xp = get_array_module(z)
     xp.exp(z, out=z)
     z += 1
     xp.reciprocal(z, out=z)
 
 
 def _norm(a):
+    xp = get_array_module(a)
     v = a.reshape(-1)
     return math.sqrt(float(xp.dot(v, v)))
 

@@ -1,7 +1,7 @@
 """Small helpers shared by the op families."""
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import get_array_module
 
 
 def unbroadcast(grad, shape):
@@ -57,4 +57,5 @@ def expand_reduced(grad, shape, dims, keepdim):
 
 
 def zeros_like(a):
+    xp = get_array_module(a)
     return xp.zeros_like(a)

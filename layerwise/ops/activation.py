@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, ignore_float_errors
 
 # ---------------------------------------------------------------------- erf
 # erf(x) = x·P(x²) for |x| < 1, P in u = 2x² − 1 (Chebyshev fit, degree 12).
@@ -67,6 +67,7 @@ def _erf32_flat(xf, half=False):
     Returns (erf, spare): spare is a float32 scratch array of the same size, free for the caller
     to reuse.  Fresh arrays are costly here (each new page faults), so this allocates only two.
     """
+    xp = get_array_module(xf)
     t = xp.multiply(xf, xf)
     if half:
         t *= 0.5                                    # t = (x/√2)²
@@ -86,9 +87,10 @@ def _erf32_flat(xf, half=False):
 
 def erf_array(x):
     """The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, elementwise, in the dtype of ``x``."""
+    xp = get_array_module(x)
     x = xp.asarray(x)
     if x.dtype == xp.float32:
-        with xp.errstate(over="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             return _erf32_flat(xp.ascontiguousarray(x).reshape(-1))[0].reshape(x.shape)
     ax = xp.abs(x).reshape(-1)                     # flat and C-ordered, so indices match below
     m = xp.minimum(ax, 1)                          # the |x| < 1 branch, kept finite everywhere
@@ -109,6 +111,7 @@ def erf_array(x):
 
 def masked(a, keep):
     """``a`` where ``keep``, else 0 (a float array, keep a bool array)."""
+    xp = get_array_module(a)
     out = a * keep
     if not xp.isfinite(out).all():
         return xp.where(keep, a, xp.zeros((), out.dtype))
@@ -117,6 +120,7 @@ def masked(a, keep):
 
 def select(cond, a, b):
     """``xp.where(cond, a, b)`` for float arrays ``a``, ``b`` of the result's dtype."""
+    xp = get_array_module(cond)
     out = a * cond
     out += b * ~cond
     if not xp.isfinite(out).all():
@@ -126,6 +130,7 @@ def select(cond, a, b):
 
 def stable_sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ) as max(e, [x ≥ 0])/(1 + e), e = e^(−|x|): no overflow, no branches."""
+    xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.maximum(e, x >= 0) / (1 + e)
 
@@ -137,6 +142,7 @@ class ReLU(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         y = xp.maximum(x, 0)
         self.save_for_backward(y)
         return y
@@ -153,6 +159,7 @@ class LeakyReLU(Function):
     inputs = ("x",)
 
     def forward(self, x, negative_slope=0.01):
+        xp = get_array_module(x)
         self.save_for_backward(x > 0, slope=negative_slope)
         return xp.maximum(x, 0) + xp.minimum(x, 0) * negative_slope
 
@@ -170,6 +177,7 @@ class PReLU(Function):
 
     def forward(self, x, a):
         # Broadcast a over dim 1: (C,) -> (C, 1, ..., 1); a single weight broadcasts as a scalar.
+        xp = get_array_module(x)
         ab = a.reshape((-1,) + (1,) * (x.ndim - 2)) if a.size > 1 else a.reshape(())
         pos = x > 0
         self.save_for_backward(x, ab, pos, a_shape=a.shape)
@@ -194,6 +202,7 @@ class Threshold(Function):
     inputs = ("x",)
 
     def forward(self, x, threshold=0.0, value=0.0):
+        xp = get_array_module(x)
         below = x <= threshold
         self.save_for_backward(below)
         return select(below, xp.asarray(value).astype(x.dtype), x)
@@ -211,6 +220,7 @@ class Hardtanh(Function):
     inputs = ("x",)
 
     def forward(self, x, min_val=-1.0, max_val=1.0):
+        xp = get_array_module(x)
         y = xp.minimum(xp.maximum(x, min_val), max_val).astype(x.dtype, copy=False)
         self.save_for_backward(y, lo=min_val, hi=max_val)
         return y
@@ -226,6 +236,7 @@ class Hardsigmoid(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         inside = (x > -3) & (x < 3)
         self.save_for_backward(inside)
         return xp.minimum(xp.maximum(x + 3, 0), 6) / 6
@@ -243,6 +254,7 @@ class Hardswish(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
         return x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6
 
@@ -264,11 +276,13 @@ class ELU(Function):
     inputs = ("x",)
 
     def forward(self, x, alpha=1.0, scale=1.0, input_scale=1.0):
+        xp = get_array_module(x)
         self.save_for_backward(x, coefs=(alpha, scale, input_scale))
         # one branch is exactly 0 on each side: max(x, 0) = 0 for x ≤ 0, expm1(0) = 0 for x > 0
         return xp.maximum(x, 0) * scale + xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         alpha, scale, beta = self.saved.coefs
         negative = g * (alpha * scale * beta) * xp.exp(xp.minimum(x, 0) * beta)
@@ -292,13 +306,14 @@ class GELU(Function):
     _C = 0.044715
 
     def forward(self, x, approximate="none"):
+        xp = get_array_module(x)
         if approximate == "tanh":
             t = xp.tanh((x + x * x * x * self._C) * self._K)
             self.save_for_backward(x, t, tanh=True)
             return x * 0.5 * (1 + t)
         if x.dtype == xp.float32:                   # in place, on two fresh arrays in all
             xf = xp.ascontiguousarray(x).reshape(-1)
-            with xp.errstate(over="ignore", invalid="ignore"):
+            with ignore_float_errors(xp):
                 cdf, y = _erf32_flat(xf, half=True)
             cdf += 1
             cdf *= 0.5
@@ -311,6 +326,7 @@ class GELU(Function):
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, s = self.saved
         if self.saved.tanh:
             x2 = x * x
@@ -344,6 +360,7 @@ class SiLU(Function):
 
 def softplus_array(x):
     """ln(1 + eˣ) = max(x, 0) + ln(1 + e^(−|x|)), without overflow."""
+    xp = get_array_module(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
@@ -353,6 +370,7 @@ class Mish(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         t = xp.tanh(softplus_array(x))
         self.save_for_backward(x, t)
         return x * t
@@ -384,11 +402,13 @@ class LogSigmoid(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         y = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
         self.save_for_backward(y)
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         (y,) = self.saved
         return g * -xp.expm1(y)
 
@@ -399,10 +419,12 @@ class Softsign(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
         return x / (1 + xp.abs(x))
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         d = 1 + xp.abs(x)
         return g / (d * d)

@@ -31,13 +31,14 @@ and the probabilities.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 from ._util import unbroadcast
 
 
 def _softmax_inplace(s, empty_rows):
     """Row softmax of the score buffer ``s`` in place; returns 1/rowsum (…, L, 1) and leaves
     the exponentials e^(S − max) in ``s`` (the caller multiplies, or folds it into P V)."""
+    xp = get_array_module(s)
     m = s.max(axis=-1, keepdims=True)
     m[~xp.isfinite(m)] = 0               # a row of −inf: e^(−inf − 0) = 0 instead of NaN
     s -= m
@@ -89,6 +90,7 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, am=None, *, scale, blocked=None, dropout_mask=None,
                 dropout_scale=1.0, need_weights=False, empty_rows="zero"):
+        xp = get_array_module(q)
         dt = q.dtype.type
         qs = q * dt(scale)
         batch = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2])
@@ -130,6 +132,7 @@ class ScaledDotProductAttention(Function):
         return out
 
     def backward(self, g, *gw):
+        xp = get_array_module(g)
         qs, k, v, p, keep = self.saved
         need = self.needs_input_grad
         pd = p if keep is None else p * keep

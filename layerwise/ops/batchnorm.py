@@ -24,12 +24,13 @@ Everything is computed in the input's dtype (float32 stays float32), on a (N, C,
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 
 def _sum_nl(a):
     """Σ over axes 0 and 2 of a (N, C, L) array: per-channel sums.  Summing each row by a
     matrix-vector product (BLAS) is ~7x faster than ``a.sum(axis=(0, 2))`` and as accurate."""
+    xp = get_array_module(a)
     n, c, l = a.shape
     if l == 1:
         return a[:, :, 0].sum(axis=0)
@@ -38,6 +39,7 @@ def _sum_nl(a):
 
 def _dot_nl(a, b):
     """Σ over axes 0 and 2 of a·b for (N, C, L) arrays, as N·C BLAS dot products (no temporary)."""
+    xp = get_array_module(a)
     n, c, l = a.shape
     if l == 1:
         return xp.einsum("nc,nc->c", a[:, :, 0], b[:, :, 0])
@@ -62,6 +64,7 @@ class BatchNormOp(Function):
 
     def forward(self, x, w=None, b=None, *, running_mean=None, running_var=None, training=True,
                 momentum=0.1, eps=1e-5):
+        xp = get_array_module(x)
         n, c = x.shape[:2]
         spatial = 1
         for d in x.shape[2:]:

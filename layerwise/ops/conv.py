@@ -44,7 +44,7 @@ torch does, and the convolution then runs unpadded.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 #: Bytes of column matrix per chunk of the batch: small enough to stay in the L2/L3 cache.
 CHUNK_BYTES = 4 << 20
@@ -97,7 +97,7 @@ class Geometry:
         per_sample = max(1, self.C * self.K * self.Lq * itemsize)
         return max(1, min(self.N, CHUNK_BYTES // per_sample))
 
-    def padded_buffer(self, nb, dtype):
+    def padded_buffer(self, nb, dtype, xp):
         """A zeroed flat buffer for nb padded samples, and its (nb, C, Hp, Wp) view.  The tail
         (kw − 1)·d past the last plane is where the last wide row overhangs."""
         flat = xp.zeros(nb * self.C * self.plane + (self.kw - 1) * self.dw, dtype)
@@ -108,6 +108,7 @@ class Geometry:
         this offset reads (im2col) or adds to (col2im).  Views, not copies: one strided view
         (kh, kw, m, G, Cg, Ho, Wq) of the whole buffer, indexed per offset (one ``as_strided``
         call per chunk instead of one per offset, which cost ~6 µs each)."""
+        xp = get_array_module(flat)
         it = flat.itemsize
         strides = (self.dh * self.Wp * it, self.dw * it, self.C * self.plane * it,
                    self.Cg * self.plane * it, self.plane * it, self.sh * self.Wp * it,
@@ -127,13 +128,14 @@ def _chunks(geo, itemsize):
 
 def _columns(x, geo):
     """Yield (n0, n1, cols) over the batch, cols (m, G, Cg·kh·kw, Ho·Wq) the im2col of x[n0:n1]."""
+    xp = get_array_module(x)
     G, Cg, K = geo.G, geo.Cg, geo.K
     if geo.direct:
         for n0, n1 in _chunks(geo, x.itemsize):
             yield n0, n1, x[n0:n1].reshape(n1 - n0, G, Cg, geo.L)
         return
     nb = geo.chunk(x.itemsize)
-    flat, planes = geo.padded_buffer(nb, x.dtype)                  # the borders stay 0
+    flat, planes = geo.padded_buffer(nb, x.dtype, xp)                  # the borders stay 0
     cols = xp.empty((nb, G, Cg, K, geo.Ho, geo.Wq), x.dtype)
     for n0, n1 in _chunks(geo, x.itemsize):
         m = n1 - n0
@@ -147,6 +149,7 @@ def _columns(x, geo):
 def _widened(g, geo):
     """Yield dL/dA[n0:n1] as (m, G, Og, Ho·Wq): with wide rows, copied into a buffer whose extra
     columns stay 0."""
+    xp = get_array_module(g)
     G, Og = geo.G, geo.Og
     if not geo.wide:
         for n0, n1 in _chunks(geo, g.itemsize):
@@ -162,6 +165,7 @@ def _widened(g, geo):
 def conv_forward(x, w, geo, bias=None):
     """A = conv(X, K) (+ bias): one GEMM per group and chunk (straight into A unless rows are
     wide: then the valid columns are copied out, the bias added on the way)."""
+    xp = get_array_module(x)
     G, Og = geo.G, geo.Og
     y = xp.empty((geo.N, geo.O, geo.Ho, geo.Wo), x.dtype)
     wg = w.reshape(G, Og, geo.Cg * geo.K)
@@ -187,6 +191,7 @@ def conv_grad_weight(x, g, geo):
 
     Computed transposed, cols[n, g] @ dL/dA[n, g]ᵀ → (Cg·kh·kw, Og): the same GEMM with its long
     Ho·Wo contraction, which OpenBLAS runs ~10% faster in this orientation."""
+    xp = get_array_module(x)
     G, Og, CgK = geo.G, geo.Og, geo.Cg * geo.K
     g = xp.ascontiguousarray(g)
     dwt = xp.zeros((G, CgK, Og), g.dtype)
@@ -201,6 +206,7 @@ def conv_grad_weight(x, g, geo):
 def conv_grad_input(g, w, geo):
     """dL/dX: dcols = K[g]ᵀ @ dL/dA[n, g], then col2im (one strided add per kernel offset) into
     the padded buffer, whose interior is dL/dX."""
+    xp = get_array_module(g)
     G, Og, Cg, K = geo.G, geo.Og, geo.Cg, geo.K
     g = xp.ascontiguousarray(g)
     # contiguous, so that every group's matrix is BLAS-ready even when Og or Cg·kh·kw is 1
@@ -212,7 +218,7 @@ def conv_grad_input(g, w, geo):
             xp.matmul(wt, g[n0:n1].reshape(m, G, Og, geo.L), out=dx[n0:n1].reshape(m, G, Cg, geo.L))
         return dx
     nb = geo.chunk(g.itemsize)
-    flat, planes = geo.padded_buffer(nb, g.dtype)
+    flat, planes = geo.padded_buffer(nb, g.dtype, xp)
     if Og == 1:
         # One output channel per group (depthwise): each kernel offset's columns are an outer
         # product, formed one offset at a time in a cache-sized buffer (numpy's matmul would not
@@ -353,6 +359,7 @@ class ConvTranspose(Function):
         return y if nd == 2 else y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, w = self.saved
         s = self.saved
         geo = s.geo
@@ -363,7 +370,7 @@ class ConvTranspose(Function):
         return gx, gw, (_tied_bias_grad(g) if need[2] else None)
 
 
-def _pad_index(n, lo, hi, mode):
+def _pad_index(n, lo, hi, mode, xp):
     """The source index of every position of an axis of size n padded by (lo, hi)."""
     t = xp.arange(-lo, n + hi)
     if mode == "reflect":
@@ -385,18 +392,20 @@ class Pad(Function):
     inputs = ("x",)
 
     def forward(self, x, pads, mode):
+        xp = get_array_module(x)
         steps = []
         out = x
         for k, (lo, hi) in enumerate(pads):
             axis = x.ndim - len(pads) + k
             n = x.shape[axis]
-            idx = _pad_index(n, lo, hi, mode)
+            idx = _pad_index(n, lo, hi, mode, xp)
             steps.append((axis, idx, n))
             out = xp.take(out, idx, axis=axis)
         self.save_for_backward(steps=tuple(steps))
         return out
 
     def backward(self, g):
+        xp = get_array_module(g)
         for axis, idx, n in self.saved.steps:
             s = xp.zeros((idx.size, n), g.dtype)
             s[xp.arange(idx.size), idx] = 1

@@ -14,7 +14,7 @@ a = ((1 − p)(1 + p α'²))^(−½), b = −a α' p;  dL/dx = a · g ⊙ m.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 SELU_ALPHA_PRIME = -1.7580993408473766     # −λα of SELU
 
@@ -46,7 +46,7 @@ class AlphaDropout(Function):
         grad_scale = (keep * x.dtype.type(a)).astype(x.dtype, copy=False)
         self.save_for_backward(grad_scale)
         return (x * grad_scale + x.dtype.type(a * SELU_ALPHA_PRIME + b)
-                - (x.dtype.type(a * SELU_ALPHA_PRIME) * keep)).astype(x.dtype, copy=False)
+                - (keep * x.dtype.type(a * SELU_ALPHA_PRIME))).astype(x.dtype, copy=False)
 
     def backward(self, g):
         (grad_scale,) = self.saved

@@ -6,7 +6,7 @@ backward reduces the gradient back over broadcast axes (``unbroadcast``).
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, ignore_float_errors
 from ._util import unbroadcast
 
 
@@ -81,6 +81,7 @@ class DivRounding(Function):
     inputs = ("a", "b")
 
     def forward(self, a, b, mode="floor"):
+        xp = get_array_module(a)
         self.save_for_backward(shapes=(a.shape, b.shape))
         if a.dtype.kind in "iub" and not xp.all(b):
             raise RuntimeError("ZeroDivisionError: integer division by zero")
@@ -92,6 +93,7 @@ class DivRounding(Function):
         return xp.trunc(a / b)
 
     def backward(self, g):
+        xp = get_array_module(g)
         sa, sb = self.saved.shapes
         return (xp.zeros(sa, g.dtype) if self.needs_input_grad[0] else None,
                 xp.zeros(sb, g.dtype) if self.needs_input_grad[1] else None)
@@ -108,15 +110,16 @@ class Pow(Function):
         return z
 
     def backward(self, g):
+        xp = get_array_module(g)
         a, b, z = self.saved
         sa, sb = self.saved.shapes
         ga = gb = None
         if self.needs_input_grad[0]:
             # b·a^(b−1), written to stay exact at b = 0 (gradient 0, no 0·inf).
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with ignore_float_errors(xp):
                 ga = unbroadcast(xp.where(b == 0, 0.0, g * b * a ** (b - 1)).astype(g.dtype), sa)
         if self.needs_input_grad[1]:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with ignore_float_errors(xp):
                 ln = xp.where((a == 0) & (b >= 0), 0.0, xp.log(a))
             gb = unbroadcast((g * z * ln).astype(g.dtype), sb)
         return ga, gb
@@ -140,6 +143,7 @@ class Exp(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         z = xp.exp(x)
         self.save_for_backward(z)
         return z
@@ -155,13 +159,15 @@ class Log(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             return xp.log(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
-        with xp.errstate(divide="ignore"):
+        with ignore_float_errors(xp):
             return g / x
 
 
@@ -171,13 +177,15 @@ class Log1p(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             return xp.log1p(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
-        with xp.errstate(divide="ignore"):
+        with ignore_float_errors(xp):
             return g / (1 + x)
 
 
@@ -187,14 +195,16 @@ class Sqrt(Function):
     inputs = ("x",)
 
     def forward(self, x):
-        with xp.errstate(invalid="ignore"):
+        xp = get_array_module(x)
+        with ignore_float_errors(xp):
             z = xp.sqrt(x)
         self.save_for_backward(z)
         return z
 
     def backward(self, g):
+        xp = get_array_module(g)
         (z,) = self.saved
-        with xp.errstate(divide="ignore"):
+        with ignore_float_errors(xp):
             return g / (2 * z)
 
 
@@ -204,7 +214,8 @@ class Rsqrt(Function):
     inputs = ("x",)
 
     def forward(self, x):
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        xp = get_array_module(x)
+        with ignore_float_errors(xp):
             z = 1 / xp.sqrt(x)
         self.save_for_backward(z)
         return z
@@ -220,10 +231,12 @@ class Abs(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
         return xp.abs(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         return g * xp.sign(x)
 
@@ -234,9 +247,11 @@ class Sign(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         return xp.sign(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         return xp.zeros_like(g)
 
 
@@ -246,11 +261,13 @@ class Rounding(Function):
     inputs = ("x",)
 
     def forward(self, x, kind="floor", decimals=0):
+        xp = get_array_module(x)
         if kind == "round":
             return xp.round(x, decimals)
         return getattr(xp, kind)(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         return xp.zeros_like(g)
 
 
@@ -261,6 +278,7 @@ class Clamp(Function):
     inputs = ("x",)
 
     def forward(self, x, lo=None, hi=None):
+        xp = get_array_module(x)
         mask = xp.ones(x.shape, dtype=bool)
         z = x
         if lo is not None:
@@ -288,6 +306,7 @@ class ClampTensor(Function):
     inputs = ("x", "lo?", "hi?")
 
     def forward(self, x, lo=None, hi=None):
+        xp = get_array_module(x)
         shape = xp.broadcast_shapes(*(a.shape for a in (x, lo, hi) if a is not None))
         z = xp.broadcast_to(x, shape)
         keep = xp.ones(shape, dtype=bool)
@@ -309,6 +328,7 @@ class ClampTensor(Function):
         return xp.asarray(z, dtype=x.dtype)
 
     def backward(self, g):
+        xp = get_array_module(g)
         masks, shapes = tuple(self.saved), self.saved.shapes
         zero = xp.zeros((), g.dtype)
         return tuple(unbroadcast(xp.where(mask, g, zero), shape) if need else None
@@ -321,6 +341,7 @@ class Maximum(Function):
     inputs = ("a", "b")
 
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.save_for_backward(a, b)
         return xp.maximum(a, b)
 
@@ -337,6 +358,7 @@ class Minimum(Function):
     inputs = ("a", "b")
 
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.save_for_backward(a, b)
         return xp.minimum(a, b)
 
@@ -353,10 +375,12 @@ class Where(Function):
     inputs = ("a", "b")
 
     def forward(self, a, b, cond=None):
+        xp = get_array_module(a)
         self.save_for_backward(cond=cond, shapes=(a.shape, b.shape))
         return xp.where(cond, a, b)
 
     def backward(self, g):
+        xp = get_array_module(g)
         c = self.saved.cond
         sa, sb = self.saved.shapes
         zero = xp.zeros((), g.dtype)
@@ -370,10 +394,12 @@ class Sin(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
         return xp.sin(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         return g * xp.cos(x)
 
@@ -384,10 +410,12 @@ class Cos(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.save_for_backward(x)
         return xp.cos(x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         return -g * xp.sin(x)
 
@@ -398,6 +426,7 @@ class Tanh(Function):
     inputs = ("x",)
 
     def forward(self, x):
+        xp = get_array_module(x)
         z = xp.tanh(x)
         self.save_for_backward(z)
         return z
@@ -409,6 +438,7 @@ class Tanh(Function):
 
 def sigmoid_array(x):
     """σ(x) = 1/(1 + e⁻ˣ) without overflow for large |x| (uses e^x for x < 0)."""
+    xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -460,9 +490,11 @@ class Overwrite(Function):
     inputs = ("x", "v")
 
     def forward(self, x, v):
+        xp = get_array_module(x)
         self.save_for_backward(v_shape=v.shape)
         return xp.array(xp.broadcast_to(v, x.shape), dtype=x.dtype)
 
     def backward(self, g):
+        xp = get_array_module(g)
         return (xp.zeros_like(g) if self.needs_input_grad[0] else None,
                 unbroadcast(g, self.saved.v_shape) if self.needs_input_grad[1] else None)

@@ -22,7 +22,7 @@ and an empty bag gives 0.  Backward:
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, scatter_add
 
 _CHUNK = 1 << 19          # elements per ufunc.at call: bounds the flat index temporary (4 MB)
 
@@ -32,6 +32,7 @@ def scatter_rows_(ufunc, out, ids, rows):
 
     One flat ``ufunc.at`` over element positions ids[i]·D + d, in chunks of rows.
     """
+    xp = get_array_module(out)
     m, d = rows.shape
     if m == 0 or d == 0:
         return out
@@ -56,6 +57,7 @@ def scatter_add_rows(rows, ids, n):
     (``add.reduceat`` along axis 0 is slow per run; a bincount over flat positions was slower
     than add.at everywhere.)
     """
+    xp = get_array_module(rows)
     m, d = rows.shape
     out = xp.zeros((n, d), rows.dtype)
     if m == 0 or d == 0:
@@ -74,6 +76,7 @@ def scatter_add_rows(rows, ids, n):
 
 def _divide_by_frequency(grad, indices, n):
     """grad[v] /= count of v in ``indices`` (rows with count 0 are zero and stay so)."""
+    xp = get_array_module(grad)
     counts = xp.bincount(indices.reshape(-1), minlength=n)
     grad /= xp.maximum(counts, 1).astype(grad.dtype)[:, None]
     return grad
@@ -95,6 +98,7 @@ class EmbeddingOp(Function):
                              f"{indices.dtype}")
 
     def forward(self, weight, indices, padding_idx=None, scale_grad_by_freq=False):
+        xp = get_array_module(weight)
         self.save_for_backward(indices, weight_shape=weight.shape, padding_idx=padding_idx,
                                scale_grad_by_freq=scale_grad_by_freq)
         return xp.take(weight, indices, axis=0)
@@ -128,6 +132,7 @@ class EmbeddingBagOp(Function):
 
     def forward(self, weight, indices, per_sample_weights=None, *, bounds=None, mode="mean",
                 padding_idx=None, scale_grad_by_freq=False):
+        xp = get_array_module(weight)
         n_bags, dim = len(bounds) - 1, weight.shape[1]
         flat = indices.reshape(-1)
         end = int(bounds[-1])
@@ -172,6 +177,7 @@ class EmbeddingBagOp(Function):
         return out
 
     def backward(self, g):
+        xp = get_array_module(g)
         indices, weight, idx, bag, pos, a, extra = self.saved
         (num, dim), mode = self.saved.weight_shape, self.saved.mode
         gw = ga = None
@@ -180,7 +186,7 @@ class EmbeddingBagOp(Function):
                 filled, argmax = extra
                 gw = xp.zeros(num * dim, g.dtype)
                 flat = argmax * dim + xp.arange(dim)
-                xp.add.at(gw, flat.reshape(-1), g[filled].reshape(-1))
+                scatter_add(gw, flat.reshape(-1), g[filled].reshape(-1))
                 gw = gw.reshape(num, dim)
             else:
                 if mode == "mean":

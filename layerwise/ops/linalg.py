@@ -8,7 +8,7 @@ to matrices for the product and their gradient is squeezed back.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 from ._util import unbroadcast
 
 
@@ -18,11 +18,13 @@ class MatMul(Function):
     inputs = ("a", "b")
 
     def forward(self, a, b):
+        xp = get_array_module(a)
         self.save_for_backward(a if self.needs_input_grad[1] else None,
                                b if self.needs_input_grad[0] else None, shapes=(a.shape, b.shape))
         return xp.matmul(a, b)
 
     def backward(self, g):
+        xp = get_array_module(g)
         a, b = self.saved
         sa, sb = self.saved.shapes
         ga = gb = None

@@ -8,7 +8,7 @@ GEMM (a batched matmul over the leading dims is ~30% slower in NumPy).
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 
 class LinearOp(Function):
@@ -26,6 +26,7 @@ class LinearOp(Function):
                              f"{tuple(b.shape)}")
 
     def forward(self, x, w, b=None):
+        xp = get_array_module(x)
         self.save_for_backward(x if self.needs_input_grad[1] else None,
                                w if self.needs_input_grad[0] else None)
         rows = x.reshape(-1, x.shape[-1])
@@ -35,6 +36,7 @@ class LinearOp(Function):
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, w = self.saved
         gx = gw = gb = None
         g2 = g.reshape(-1, g.shape[-1])

@@ -13,27 +13,29 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, ignore_float_errors
 from .activation import select, stable_sigmoid
 
 
 def reduce(loss, reduction, denom=None):
     """``loss`` reduced per ``reduction``; 'mean' divides by ``denom`` (default: its size)."""
+    xp = get_array_module(loss)
     if reduction == "none":
         return loss
     total = loss.sum()
     if reduction == "sum":
         return xp.asarray(total)
-    with xp.errstate(invalid="ignore", divide="ignore"):
+    with ignore_float_errors(xp):
         return xp.asarray(total / (loss.size if denom is None else denom))
 
 
 def reduction_grad(g, shape, reduction, denom=None):
     """The gradient flowing back through ``reduce`` onto each element of a loss of ``shape``."""
+    xp = get_array_module(g)
     if reduction == "none":
         return g
     if reduction == "mean":
-        with xp.errstate(invalid="ignore", divide="ignore"):
+        with ignore_float_errors(xp):
             g = g / (math.prod(shape) if denom is None else denom)
     return xp.broadcast_to(g, shape)
 
@@ -43,6 +45,7 @@ def class_target_weights(target, weight, ignore_index, dtype):
     """For targets of shape (N, *d) and classes on dim 1 of the input: the target indices with
     a class axis, safe to gather with (ignored → 0), which targets count, and each target's
     weight w_t (0 where ignored), all of shape (N, 1, *d)."""
+    xp = get_array_module(target)
     valid = xp.expand_dims(target != ignore_index, 1)
     idx = xp.where(valid, xp.expand_dims(target, 1), 0)
     if weight is None:
@@ -72,13 +75,14 @@ class CrossEntropy(Function):
 
     def forward(self, x, target=None, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean"):
+        xp = get_array_module(x)
         C = x.shape[1]
         idx, valid, w_t = class_target_weights(target, weight, ignore_index, x.dtype)
         m = x.max(axis=1, keepdims=True)
         shifted = x - xp.where(xp.isfinite(m), m, 0)
         e = xp.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             log_s = xp.log(s)
             logp_t = xp.take_along_axis(shifted, idx, axis=1) - log_s          # ln p_{i,t_i}
             loss = xp.where(valid, w_t * logp_t * -(1 - label_smoothing), 0)
@@ -101,10 +105,11 @@ class CrossEntropy(Function):
         return reduce(loss, reduction, denom)
 
     def backward(self, g):
+        xp = get_array_module(g)
         p, idx, valid, w_t = self.saved
         weight, eps, reduction = self.saved.weight, self.saved.eps, self.saved.reduction
         gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, reduction, self.saved.denom), 1)
-        with xp.errstate(invalid="ignore"):
+        with ignore_float_errors(xp):
             a = xp.where(valid, gi * w_t * (1 - eps), 0)             # one-hot part of q, times g
             b = xp.where(valid, gi * (eps / p.shape[1]), 0) if eps > 0 else None
         grad = p * (a if b is None else a + b * self.saved.wsum)            # p_i · Σ_c q_ic
@@ -121,6 +126,7 @@ class NLLLoss(Function):
     inputs = ("input",)
 
     def forward(self, x, target=None, weight=None, ignore_index=-100, reduction="mean"):
+        xp = get_array_module(x)
         idx, valid, w_t = class_target_weights(target, weight, ignore_index, x.dtype)
         loss = xp.where(valid, -w_t * xp.take_along_axis(x, idx, axis=1), 0).squeeze(1)
         denom = w_t.sum()
@@ -128,11 +134,12 @@ class NLLLoss(Function):
         return reduce(loss, reduction, denom)
 
     def backward(self, g):
+        xp = get_array_module(g)
         idx, valid, w_t = self.saved
         s = self.saved
         gi = xp.expand_dims(reduction_grad(g, w_t.squeeze(1).shape, s.reduction, s.denom), 1)
         grad = xp.zeros(s.x_shape, g.dtype)
-        with xp.errstate(invalid="ignore"):
+        with ignore_float_errors(xp):
             xp.put_along_axis(grad, idx, xp.where(valid, -gi * w_t, 0), axis=1)
         return grad
 
@@ -149,10 +156,11 @@ class SoftTargetCrossEntropy(Function):
     inputs = ("input", "target")
 
     def forward(self, x, t, weight=None, label_smoothing=0.0, reduction="mean"):
+        xp = get_array_module(x)
         C = x.shape[1]
         m = x.max(axis=1, keepdims=True)
         shifted = x - xp.where(xp.isfinite(m), m, 0)
-        with xp.errstate(divide="ignore"):
+        with ignore_float_errors(xp):
             logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         q = t * (1 - label_smoothing) + label_smoothing / C if label_smoothing > 0 else t
         wq = q if weight is None else q * _class_shape(weight, x.ndim)
@@ -161,6 +169,7 @@ class SoftTargetCrossEntropy(Function):
         return reduce(loss, reduction)
 
     def backward(self, g):
+        xp = get_array_module(g)
         logp, wq = self.saved
         weight, eps, reduction = self.saved.weight, self.saved.eps, self.saved.reduction
         shape = logp.shape[:1] + logp.shape[2:]
@@ -187,7 +196,8 @@ class BinaryCrossEntropy(Function):
     inputs = ("input", "target")
 
     def forward(self, x, t, weight=None, reduction="mean"):
-        with xp.errstate(divide="ignore"):
+        xp = get_array_module(x)
+        with ignore_float_errors(xp):
             log_x = xp.maximum(xp.log(x), -100)
             log_1mx = xp.maximum(xp.log1p(-x), -100)
         loss = (t - 1) * log_1mx - t * log_x
@@ -197,6 +207,7 @@ class BinaryCrossEntropy(Function):
         return reduce(loss, reduction)
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, t = self.saved
         weight, reduction = self.saved.weight, self.saved.reduction
         gl = reduction_grad(g, x.shape, reduction)
@@ -206,7 +217,7 @@ class BinaryCrossEntropy(Function):
         if self.needs_input_grad[0]:
             gx = gl * (x - t) / xp.maximum(x * (1 - x), _BCE_EPS)
         if self.needs_input_grad[1]:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with ignore_float_errors(xp):
                 gt = -gl * (xp.log(x) - xp.log1p(-x))
         return gx, gt
 
@@ -221,6 +232,7 @@ class BinaryCrossEntropyWithLogits(Function):
     inputs = ("input", "target")
 
     def forward(self, x, t, weight=None, pos_weight=None, reduction="mean"):
+        xp = get_array_module(x)
         log_sig = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
         if pos_weight is None:
             loss = (1 - t) * x - log_sig
@@ -283,10 +295,12 @@ class L1Loss(_DifferenceLoss):
 
     @staticmethod
     def f(d):
+        xp = get_array_module(d)
         return xp.abs(d)
 
     @staticmethod
     def df(d):
+        xp = get_array_module(d)
         return xp.sign(d)
 
 
@@ -295,11 +309,13 @@ class SmoothL1Loss(_DifferenceLoss):
 
     @staticmethod
     def f(d, beta=1.0):
+        xp = get_array_module(d)
         ad = xp.abs(d)
         return select(ad < beta, d * d * 0.5 / beta, ad - 0.5 * beta)
 
     @staticmethod
     def df(d, beta=1.0):
+        xp = get_array_module(d)
         return xp.clip(d / beta, -1, 1)
 
 
@@ -308,11 +324,13 @@ class HuberLoss(_DifferenceLoss):
 
     @staticmethod
     def f(d, delta=1.0):
+        xp = get_array_module(d)
         ad = xp.abs(d)
         return select(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
 
     @staticmethod
     def df(d, delta=1.0):
+        xp = get_array_module(d)
         return xp.clip(d, -delta, delta)
 
 
@@ -329,7 +347,8 @@ class KLDiv(Function):
     inputs = ("input", "target")
 
     def forward(self, x, t, reduction="mean", log_target=False, denom=None):
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        xp = get_array_module(x)
+        with ignore_float_errors(xp):
             if log_target:
                 et = xp.exp(t)
                 loss = et * (t - x)
@@ -340,6 +359,7 @@ class KLDiv(Function):
         return reduce(loss, reduction, denom)
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, t, et = self.saved
         s = self.saved
         reduction, log_target, denom = s.reduction, s.log_target, s.denom
@@ -348,7 +368,7 @@ class KLDiv(Function):
         if self.needs_input_grad[0]:
             gx = gl * -(et if log_target else t)
         if self.needs_input_grad[1]:
-            with xp.errstate(divide="ignore", invalid="ignore"):
+            with ignore_float_errors(xp):
                 if log_target:
                     gt = gl * et * (t - x + 1)
                 else:

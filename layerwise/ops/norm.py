@@ -31,7 +31,7 @@ the input's dtype: float32 stays float32.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 
 
 def _affine_views(a, layout):
@@ -47,16 +47,19 @@ def _col(v, layout):
 
 def _row_sum(a):
     """Σ over axis 1 of an (R, M) array, as a BLAS matrix-vector product (~3x NumPy's sum)."""
+    xp = get_array_module(a)
     return xp.matmul(a, xp.ones(a.shape[1], a.dtype))
 
 
 def _row_dot(a, b):
     """Σ over axis 1 of a·b for (R, M) arrays, without a temporary."""
+    xp = get_array_module(a)
     return xp.einsum("ij,ij->i", a, b)
 
 
 def _sum_pl(a, layout):
     """Σ over P (and L) of an affine-view array: one value per c (BLAS matrix-vector products)."""
+    xp = get_array_module(a)
     p, c, l = layout
     if l == 1:
         return xp.matmul(xp.ones(p, a.dtype), a)
@@ -65,6 +68,7 @@ def _sum_pl(a, layout):
 
 def _dot_pl(a, b, layout):
     """Σ over P (and L) of a·b on the affine view, without a temporary."""
+    xp = get_array_module(a)
     return xp.einsum("pc,pc->c", a, b) if layout[2] == 1 else xp.einsum("pcl,pcl->c", a, b)
 
 
@@ -92,6 +96,7 @@ class _RowNorm(Function):
 
     def forward(self, x, w=None, b=None, *, rows, layout, eps, running_mean=None, running_var=None,
                 momentum=0.1, stat_groups=None):
+        xp = get_array_module(x)
         r, m = rows
         dt = x.dtype.type
         x2 = x.reshape(r, m)
@@ -108,12 +113,12 @@ class _RowNorm(Function):
             n, c = stat_groups
             momentum = dt(momentum)
             if running_mean is not None:
-                running_mean[...] = ((1 - momentum) * running_mean
-                                     + momentum * mean.reshape(n, c).mean(axis=0))
+                running_mean[...] = (running_mean * (1 - momentum)     # arrays first: momentum is a
+                                     + mean.reshape(n, c).mean(axis=0) * momentum)   # NumPy scalar
             if running_var is not None:
                 unbiased = var * dt(m / (m - 1)) if m > 1 else var
-                running_var[...] = ((1 - momentum) * running_var
-                                    + momentum * unbiased.reshape(n, c).mean(axis=0))
+                running_var[...] = (running_var * (1 - momentum)
+                                    + unbiased.reshape(n, c).mean(axis=0) * momentum)
         invstd = (1 / xp.sqrt(var + dt(eps))).astype(x.dtype, copy=False)
         xhat *= invstd[:, None]
         param_shape = w.shape if w is not None else None if b is None else b.shape

@@ -23,8 +23,10 @@ Adaptive pools: output bin i covers [⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉) along
 """
 from __future__ import annotations
 
+import math
+
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, host
 
 
 # ---------------------------------------------------------------------------------- geometry
@@ -41,6 +43,7 @@ def pool_output_size(size, k, s, p, d=1, ceil_mode=False):
 def _padded(x, out_hw, k, s, p, d, fill):
     """x padded by p on the top/left and by whatever the last window needs on the bottom/right
     (ceil_mode windows may overhang the padding).  Returns x itself when nothing is needed."""
+    xp = get_array_module(x)
     H, W = x.shape[-2:]
     need_h = (out_hw[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1
     need_w = (out_hw[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1
@@ -63,6 +66,7 @@ def _offsets(k):
 
 
 def _crop(gpad, shape, p):
+    xp = get_array_module(gpad)
     if gpad.shape == tuple(shape):
         return gpad
     H, W = shape[-2:]
@@ -70,7 +74,7 @@ def _crop(gpad, shape, p):
 
 
 def _lowest(dtype):
-    return -xp.inf if dtype.kind == "f" else xp.iinfo(dtype).min
+    return float("-inf") if dtype.kind == "f" else int(host.iinfo(dtype).min)
 
 
 def _first_max(views):
@@ -80,6 +84,7 @@ def _first_max(views):
     it wherever a view equals the max, so the first (scan order) match is the one left — torch's
     strict '>' tie rule.  A NaN anywhere falls back to an exact scan with torch's NaN rule.
     """
+    xp = get_array_module(*views)
     best = views[0].copy()
     for v in views[1:]:
         xp.maximum(best, v, out=best)
@@ -114,6 +119,7 @@ class MaxPool2dOp(Function):
 
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                 out_hw=(1, 1), return_indices=False):
+        xp = get_array_module(x)
         k, s, p, d = kernel_size, stride, padding, dilation
         fill = _lowest(x.dtype)
         xpad = _padded(x, out_hw, k, s, p, d, fill)
@@ -135,6 +141,7 @@ class MaxPool2dOp(Function):
 
     @staticmethod
     def _flat_indices(arg, W, k, s, p, d, out_hw):
+        xp = get_array_module(arg)
         a, b = xp.divmod(arg.astype(xp.int64), k[1])
         ih = (xp.arange(out_hw[0]) * s[0] - p[0])[:, None] + a * d[0]
         iw = (xp.arange(out_hw[1]) * s[1] - p[1])[None, :] + b * d[1]
@@ -144,6 +151,7 @@ class MaxPool2dOp(Function):
     def _fix_all_lowest(y, arg, fill, shape, k, s, p, d, out_hw):
         """A window whose real values all equal the padding value (−inf): torch keeps the first
         *real* position of the window, not a padding one."""
+        xp = get_array_module(y)
         H, W = shape[-2:]
 
         def first_real(n_out, size, s_, p_, d_, k_):
@@ -157,6 +165,7 @@ class MaxPool2dOp(Function):
         return xp.where(y == fill, first, arg)
 
     def backward(self, g, *_):
+        xp = get_array_module(g)
         (arg,) = self.saved
         shape, pshape, k, s, p, d, out_hw = self.saved.geometry
         gpad = xp.zeros(pshape, g.dtype)
@@ -175,7 +184,7 @@ class MaxPool2dOp(Function):
 
 
 # ---------------------------------------------------------------------------------- avg pool
-def avg_divisor(out_hw, shape, k, s, p, count_include_pad, divisor_override, dtype):
+def avg_divisor(out_hw, shape, k, s, p, count_include_pad, divisor_override, dtype, xp):
     """The (OH, OW) divisor of each window, exactly as torch: the window clipped to the padded
     input (count_include_pad), or the number of real pixels in it, or divisor_override."""
     if divisor_override:
@@ -198,6 +207,7 @@ class AvgPool2dOp(Function):
 
     def forward(self, x, kernel_size=(1, 1), stride=(1, 1), padding=(0, 0), out_hw=(1, 1),
                 count_include_pad=True, divisor_override=None):
+        xp = get_array_module(x)
         k, s, p = kernel_size, stride, padding
         one = (1, 1)
         xpad = _padded(x, out_hw, k, s, p, one, 0)
@@ -205,12 +215,14 @@ class AvgPool2dOp(Function):
         y = views[0].copy()
         for v in views[1:]:
             xp.add(y, v, out=y)
-        div = avg_divisor(out_hw, x.shape, k, s, p, count_include_pad, divisor_override, x.dtype)
+        div = avg_divisor(out_hw, x.shape, k, s, p, count_include_pad, divisor_override, x.dtype,
+                          xp)
         y /= div
         self.save_for_backward(div=div, geometry=(x.shape, xpad.shape, k, s, p, out_hw))
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         shape, pshape, k, s, p, out_hw = self.saved.geometry
         gd = g / self.saved.div
         one = (1, 1)
@@ -227,15 +239,15 @@ class AvgPool2dOp(Function):
 
 
 # ---------------------------------------------------------------------------------- adaptive
-def adaptive_bins(n_in, n_out):
+def adaptive_bins(n_in, n_out, xp):
     """Bin i covers [⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉), as torch's start_index / end_index."""
     i = xp.arange(n_out)
     return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
 
 
-def _adaptive_matrix(n_in, n_out, dtype):
+def _adaptive_matrix(n_in, n_out, dtype, xp):
     """A (Out, In) averaging matrix: row i holds 1/len over bin i, so y = A_H · x · A_Wᵀ."""
-    start, end = adaptive_bins(n_in, n_out)
+    start, end = adaptive_bins(n_in, n_out, xp)
     cols = xp.arange(n_in)
     inside = (cols[None, :] >= start[:, None]) & (cols[None, :] < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
@@ -249,18 +261,20 @@ class AdaptiveAvgPool2dOp(Function):
     inputs = ("x",)
 
     def forward(self, x, out_hw=(1, 1)):
+        xp = get_array_module(x)
         H, W = x.shape[-2:]
         if tuple(out_hw) == (1, 1):                  # global average pool: a plain mean
             self.save_for_backward(in_shape=x.shape, mats=None)   # (row sums: one BLAS gemv)
             sums = xp.matmul(x.reshape(-1, H * W), xp.ones(H * W, x.dtype))
             return (sums / x.dtype.type(H * W)).reshape(x.shape[:-2] + (1, 1))
-        ah = _adaptive_matrix(H, out_hw[0], x.dtype)
-        aw = _adaptive_matrix(W, out_hw[1], x.dtype)
+        ah = _adaptive_matrix(H, out_hw[0], x.dtype, xp)
+        aw = _adaptive_matrix(W, out_hw[1], x.dtype, xp)
         self.save_for_backward(in_shape=x.shape, mats=(ah, aw))
         t = xp.matmul(x.reshape(-1, W), aw.T).reshape(x.shape[:-1] + (out_hw[1],))
         return xp.matmul(ah, t)
 
     def backward(self, g):
+        xp = get_array_module(g)
         in_shape, mats = self.saved.in_shape, self.saved.mats
         if mats is None:
             gx = xp.empty(in_shape, g.dtype)
@@ -281,14 +295,15 @@ class AdaptiveMaxPool2dOp(Function):
     inputs = ("x",)
 
     def forward(self, x, out_hw=(1, 1), return_indices=False):
+        xp = get_array_module(x)
         H, W = x.shape[-2:]
         oh, ow = out_hw
         if oh == 0 or ow == 0:
             y = xp.empty(x.shape[:-2] + (oh, ow), x.dtype)
             idx = xp.empty(y.shape, xp.int64)
         else:
-            rows = self._taps(H, oh)                  # (OH, KH) input rows per bin
-            cols = self._taps(W, ow)                  # (OW, KW)
+            rows = self._taps(H, oh, xp)                  # (OH, KH) input rows per bin
+            cols = self._taps(W, ow, xp)                  # (OW, KW)
             views = [x[..., rows[:, a][:, None], cols[:, b][None, :]]
                      for a in range(rows.shape[1]) for b in range(cols.shape[1])]
             y, arg = _first_max(views)
@@ -299,8 +314,8 @@ class AdaptiveMaxPool2dOp(Function):
         return (y, idx) if return_indices else y
 
     @staticmethod
-    def _taps(n_in, n_out):
-        start, end = adaptive_bins(n_in, n_out)
+    def _taps(n_in, n_out, xp):
+        start, end = adaptive_bins(n_in, n_out, xp)
         k = int((end - start).max())
         return xp.minimum(start[:, None] + xp.arange(k)[None, :], end[:, None] - 1)
 
@@ -311,8 +326,9 @@ class AdaptiveMaxPool2dOp(Function):
 
 def scatter_planes(g, idx, shape):
     """Σ of g into a zero array of ``shape`` at flat per-plane indices ``idx`` (repeats add)."""
+    xp = get_array_module(g)
     hw = shape[-2] * shape[-1]
-    n_planes = int(xp.prod(shape[:-2], dtype=xp.int64)) if len(shape) > 2 else 1
+    n_planes = math.prod(shape[:-2])
     per_plane = idx.size // n_planes if n_planes else 0
     flat = (idx.reshape(n_planes, per_plane) + (xp.arange(n_planes) * hw)[:, None]).ravel()
     out = xp.bincount(flat, weights=g.reshape(-1), minlength=n_planes * hw)
@@ -327,8 +343,9 @@ class MaxUnpool2dOp(Function):
     inputs = ("x",)
 
     def forward(self, x, indices=None, out_hw=(1, 1)):
+        xp = get_array_module(x)
         lead = x.shape[:-2]
-        n_planes = int(xp.prod(lead, dtype=xp.int64))
+        n_planes = math.prod(lead)
         size = out_hw[0] * out_hw[1]
         idx = indices.reshape(n_planes, indices.size // n_planes if n_planes else 0)
         rows = xp.arange(n_planes)[:, None]

@@ -39,7 +39,7 @@ buffers (see ``_Workspace`` in _sequence.py).
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module
 from ._sequence import _bias_sum, _norm, _Sequence, _sigmoid_neg_, _Steps, _ws, clear_workspace
 
 __all__ = ["RNNSequence", "LSTMSequence", "GRUSequence", "GatherRows", "ScatterRows",
@@ -64,9 +64,10 @@ class RNNSequence(_Sequence):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh",
                 batch_sizes=None, reverse=False, record=None):
+        xp = get_array_module(x)
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
-        a = xp.matmul(x, w_ih.T, out=_ws.take((x.shape[0], w_ih.shape[0]), x.dtype))
+        a = xp.matmul(x, w_ih.T, out=_ws.take((x.shape[0], w_ih.shape[0]), x.dtype, xp))
         bias = _bias_sum(b_ih, b_hh)
         if bias is not None:                          # a: (N, H), all steps' input projections
             a += bias
@@ -96,9 +97,10 @@ class RNNSequence(_Sequence):
         return y, h_n
 
     def backward(self, gy, gh):
+        xp = get_array_module(gy)
         x, w_ih, w_hh, y, prev = self.saved
         steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
-        dz = _ws.take(y.shape, y.dtype)
+        dz = _ws.take(y.shape, y.dtype, xp)
         if self.saved.relu:                                 # act'(z_t) for every step, one pass
             xp.greater(y, 0, out=dz)
         else:
@@ -166,12 +168,13 @@ class LSTMSequence(_Sequence):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, *, batch_sizes=None,
                 reverse=False, record=None):
+        xp = get_array_module(x)
         H = c0.shape[1]
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
         N, B, dt = steps.N, steps.B, x.dtype
         # gates[j] for (−i, −f, −o, g): the sigmoid gates negated, σ(a) = 1/(1 + exp(−a)).
-        gates = xp.matmul(x, _gate_major(w_ih, H, _FWD_ORDER, 3), out=_ws.take((4, N, H), dt))
+        gates = xp.matmul(x, _gate_major(w_ih, H, _FWD_ORDER, 3), out=_ws.take((4, N, H), dt, xp))
         bias = _bias_sum(b_ih, b_hh)
         if bias is not None:
             b = bias.reshape(4, 1, H)[list(_FWD_ORDER)]
@@ -181,8 +184,8 @@ class LSTMSequence(_Sequence):
         whr_t = xp.ascontiguousarray(w_hr.T) if w_hr is not None else None
         y, hprev, hstate, _ = steps.chain(h0)
         c, cprev, cstate, c_bufs = steps.chain(c0, pooled=True)
-        tc = _ws.take((N, H), dt)                     # tanh(c_t)
-        m = _ws.take((N, H), dt) if w_hr is not None else None
+        tc = _ws.take((N, H), dt, xp)                     # tanh(c_t)
+        m = _ws.take((N, H), dt, xp) if w_hr is not None else None
         tmp = xp.empty(4 * B * H, dt)
         t1 = xp.empty((B, H), dt)
         for t in steps.forward_order():
@@ -222,6 +225,7 @@ class LSTMSequence(_Sequence):
         return y, h_n, c_n
 
     def backward(self, gy, gh, gc):
+        xp = get_array_module(gy)
         x, w_ih, w_hh, w_hr, gates, cprev, tc, m, hprev, _ = self.saved
         steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
         H = gates.shape[2]
@@ -230,7 +234,7 @@ class LSTMSequence(_Sequence):
         si, sf, so, gg = gates                        # activated i, f, o, g, each (N, H)
         # The recurrence-free factors for all steps, in torch's order (i, f, g, o):
         # coef = [g·i(1−i), c_{t−1}·f(1−f), i(1−g²), tanh(c)·o(1−o)],  kc = o(1 − tanh²c).
-        coef = _ws.take((4, N, H), dt)
+        coef = _ws.take((4, N, H), dt, xp)
         for j, s_, other in ((0, si, gg), (1, sf, cprev), (3, so, tc)):
             cj = coef[j]
             xp.subtract(1, s_, out=cj)
@@ -240,14 +244,14 @@ class LSTMSequence(_Sequence):
         xp.multiply(gg, gg, out=cg)
         xp.subtract(1, cg, out=cg)
         cg *= si
-        kc = xp.multiply(tc, tc, out=_ws.take((N, H), dt))
+        kc = xp.multiply(tc, tc, out=_ws.take((N, H), dt, xp))
         xp.subtract(1, kc, out=kc)
         kc *= so
-        da = _ws.take((4, N, H), dt)                  # dL/dA, gate-major in torch's order
+        da = _ws.take((4, N, H), dt, xp)                  # dL/dA, gate-major in torch's order
         whh4 = w_hh.reshape(4, H, P)
         dh = gh.copy()
         dc = gc.copy()
-        dhs = _ws.take(gy.shape, dt) if w_hr is not None else None   # every dh_t (for dW_hr)
+        dhs = _ws.take(gy.shape, dt, xp) if w_hr is not None else None   # every dh_t (for dW_hr)
         dm_buf = xp.empty((B, H), dt) if w_hr is not None else None
         t1 = xp.empty((B, H), dt)
         tmp = xp.empty(4 * B * P, dt)
@@ -279,7 +283,7 @@ class LSTMSequence(_Sequence):
         daT = da.transpose(0, 2, 1)                   # (4, H, N)
         gx = None
         if need[0]:
-            parts = xp.matmul(da, w_ih.reshape(4, H, -1), out=_ws.take((4, N, w_ih.shape[1]), dt))
+            parts = xp.matmul(da, w_ih.reshape(4, H, -1), out=_ws.take((4, N, w_ih.shape[1]), dt, xp))
             gx = parts.sum(axis=0)
             _ws.give(parts)
         gb = da.sum(axis=1).reshape(-1) if need[5] or need[6] else None
@@ -318,12 +322,13 @@ class GRUSequence(_Sequence):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, batch_sizes=None, reverse=False,
                 record=None):
+        xp = get_array_module(x)
         H = h0.shape[1]
         steps = _Steps(x.shape[0], h0.shape[0], batch_sizes, reverse)
         _ws.collect()
         N, B, dt = steps.N, steps.B, x.dtype
         # gates[j] for (−r, −z, n): −a_r, −a_z (input side + both biases), W_in x + b_in.
-        gates = xp.matmul(x, _gate_major(w_ih, H, (0, 1, 2), 2), out=_ws.take((3, N, H), dt))
+        gates = xp.matmul(x, _gate_major(w_ih, H, (0, 1, 2), 2), out=_ws.take((3, N, H), dt, xp))
         b_hn = None
         if b_ih is not None or b_hh is not None:
             b_ih3, b_hh3 = (v.reshape(3, 1, H) if v is not None else xp.zeros((3, 1, H), dt)
@@ -332,7 +337,7 @@ class GRUSequence(_Sequence):
             gates[2] += b_ih3[2]
             b_hn = b_hh3[2]
         whh3 = _gate_major(w_hh, H, (0, 1, 2), 2)       # (3, H, H)
-        q = _ws.take((N, H), dt)                      # W_hn h_{t−1} + b_hn, saved for backward
+        q = _ws.take((N, H), dt, xp)                      # W_hn h_{t−1} + b_hn, saved for backward
         y, hprev, state, _ = steps.chain(h0)
         tmp = xp.empty(3 * B * H, dt)
         t1 = xp.empty((B, H), dt)
@@ -370,6 +375,7 @@ class GRUSequence(_Sequence):
         return y, h_n
 
     def backward(self, gy, gh):
+        xp = get_array_module(gy)
         x, w_ih, w_hh, gates, q, hprev, _ = self.saved
         steps, record, need = self.saved.steps, self.saved.record, self.needs_input_grad
         H = gates.shape[2]
@@ -377,8 +383,8 @@ class GRUSequence(_Sequence):
         r, z, nn = gates                              # activated r, z, n, each (N, H)
         # The recurrence-free factors for all steps:
         # k = [(1−z)(1−n²), (h_{t−1}−n)·z(1−z), q·r(1−r), r].
-        k = _ws.take((4, N, H), dt)
-        one_z = xp.subtract(1, z, out=_ws.take((N, H), dt))
+        k = _ws.take((4, N, H), dt, xp)
+        one_z = xp.subtract(1, z, out=_ws.take((N, H), dt, xp))
         xp.multiply(nn, nn, out=k[0])
         xp.subtract(1, k[0], out=k[0])
         k[0] *= one_z
@@ -392,7 +398,7 @@ class GRUSequence(_Sequence):
         _ws.give(one_z)
         # e = [dA_n, dA_z, dA_r, dQ_n] per step: e[0:3] are the input-side gradients (n, z, r),
         # e[1:4] the hidden-side ones (z, r, n).
-        e = _ws.take((4, N, H), dt)
+        e = _ws.take((4, N, H), dt, xp)
         whh3 = w_hh.reshape(3, H, H)[[1, 0, 2]]       # W_hh's blocks as (z, r, n)
         dh = gh.copy()
         t1 = xp.empty((B, H), dt)
@@ -418,7 +424,7 @@ class GRUSequence(_Sequence):
         nzr, zrn = [2, 1, 0], [1, 0, 2]               # → torch's (r, z, n)
         gx = None
         if need[0]:
-            parts = xp.matmul(inp, w_ih.reshape(3, H, -1)[nzr], out=_ws.take((3, N, w_ih.shape[1]), dt))
+            parts = xp.matmul(inp, w_ih.reshape(3, H, -1)[nzr], out=_ws.take((3, N, w_ih.shape[1]), dt, xp))
             gx = parts.sum(axis=0)
             _ws.give(parts)
         out = [gx, dh if need[1] else None,
@@ -445,6 +451,7 @@ class GatherRows(Function):
         return x.reshape((-1,) + x.shape[lead:])[index]
 
     def backward(self, g):
+        xp = get_array_module(g)
         out = xp.zeros(self.saved.x_shape, g.dtype)
         out.reshape((-1,) + g.shape[1:])[self.saved.index] = g
         return out
@@ -459,6 +466,7 @@ class ScatterRows(Function):
     inputs = ("x",)
 
     def forward(self, x, index=None, n_rows=0, fill=0.0):
+        xp = get_array_module(x)
         self.save_for_backward(index=index)
         out = xp.full((n_rows,) + x.shape[1:], fill, x.dtype)
         out[index] = x

@@ -6,7 +6,7 @@ input (``expand_reduced``), then applies the local derivative.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, ignore_float_errors
 from ._util import expand_reduced
 
 
@@ -16,10 +16,12 @@ class Sum(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), keepdim=False):
+        xp = get_array_module(x)
         self.save_for_backward(x_shape=x.shape, dims=dims, keepdim=keepdim)
         return xp.sum(x, axis=dims, keepdims=keepdim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         g = expand_reduced(g, s.x_shape, s.dims, s.keepdim)
         return xp.broadcast_to(g, s.x_shape).copy()
@@ -31,6 +33,7 @@ class Mean(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), keepdim=False):
+        xp = get_array_module(x)
         n = 1
         for d in dims:
             n *= x.shape[d]
@@ -43,6 +46,7 @@ class Mean(Function):
         return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         g = expand_reduced(g, s.x_shape, s.dims, s.keepdim)
         return xp.broadcast_to(g / s.n, s.x_shape).astype(g.dtype)
@@ -54,20 +58,22 @@ class Var(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), correction=1, keepdim=False):
+        xp = get_array_module(x)
         n = 1
         for d in dims:
             n *= x.shape[d]
         denom = max(n - correction, 0)
         xc = x - xp.mean(x, axis=dims, keepdims=True)
         self.save_for_backward(xc, x_shape=x.shape, dims=dims, keepdim=keepdim, denom=denom)
-        with xp.errstate(invalid="ignore", divide="ignore"):
+        with ignore_float_errors(xp):
             return (xp.sum(xc * xc, axis=dims, keepdims=keepdim) / x.dtype.type(denom)).astype(x.dtype)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (xc,) = self.saved
         s = self.saved
         g = expand_reduced(g, s.x_shape, s.dims, s.keepdim)
-        with xp.errstate(invalid="ignore", divide="ignore"):
+        with ignore_float_errors(xp):
             return (g * xc * (2 / xc.dtype.type(s.denom))).astype(xc.dtype)
 
 
@@ -78,21 +84,23 @@ class Std(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), correction=1, keepdim=False):
+        xp = get_array_module(x)
         n = 1
         for d in dims:
             n *= x.shape[d]
         denom = max(n - correction, 0)
         xc = x - xp.mean(x, axis=dims, keepdims=True)
-        with xp.errstate(invalid="ignore", divide="ignore"):
+        with ignore_float_errors(xp):
             z = xp.sqrt(xp.sum(xc * xc, axis=dims, keepdims=True) / x.dtype.type(denom)).astype(x.dtype)
         self.save_for_backward(xc, z, x_shape=x.shape, dims=dims, keepdim=keepdim, denom=denom)
         return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
+        xp = get_array_module(g)
         xc, z = self.saved
         s = self.saved
         g = expand_reduced(g, s.x_shape, s.dims, s.keepdim)
-        with xp.errstate(invalid="ignore", divide="ignore"):
+        with ignore_float_errors(xp):
             scale = xp.where(z == 0, 0, g / (z * xc.dtype.type(s.denom)))
         return (scale * xc).astype(xc.dtype)
 
@@ -103,10 +111,12 @@ class Prod(Function):
     inputs = ("x",)
 
     def forward(self, x, dim=None, keepdim=False):
+        xp = get_array_module(x)
         self.save_for_backward(x, dim=dim, keepdim=keepdim)
         return xp.prod(x, axis=dim, keepdims=keepdim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         (x,) = self.saved
         axis = self.saved.dim
         flat = x.reshape(-1) if axis is None else x
@@ -128,6 +138,7 @@ class AmaxAmin(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), keepdim=False, largest=True):
+        xp = get_array_module(x)
         z = (xp.max if largest else xp.min)(x, axis=dims, keepdims=True)
         mask = x == z
         self.save_for_backward(mask, dims=dims, keepdim=keepdim)
@@ -147,6 +158,7 @@ class MaxMinDim(Function):
     inputs = ("x",)
 
     def forward(self, x, dim=0, keepdim=False, largest=True):
+        xp = get_array_module(x)
         idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
         vals = xp.take_along_axis(x, idx, axis=dim)
         self.save_for_backward(idx, x_shape=x.shape, dim=dim, keepdim=keepdim)
@@ -155,6 +167,7 @@ class MaxMinDim(Function):
         return vals, idx.astype(xp.int64)
 
     def backward(self, g, _g_idx):
+        xp = get_array_module(g)
         (idx,) = self.saved
         s = self.saved
         g = expand_reduced(g, s.x_shape, (s.dim,), s.keepdim)
@@ -169,17 +182,19 @@ class LogSumExp(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=(), keepdim=False):
+        xp = get_array_module(x)
         m = xp.max(x, axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             z = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
         self.save_for_backward(x, z, dims=dims, keepdim=keepdim)
         return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, z = self.saved
         g = expand_reduced(g, x.shape, self.saved.dims, self.saved.keepdim)
-        with xp.errstate(invalid="ignore"):
+        with ignore_float_errors(xp):
             return (g * xp.exp(x - z)).astype(x.dtype)
 
 
@@ -192,6 +207,7 @@ class Norm(Function):
     inputs = ("x",)
 
     def forward(self, x, p=2.0, dims=(), keepdim=False):
+        xp = get_array_module(x)
         ax = xp.abs(x)
         if p == float("inf"):
             z = xp.max(ax, axis=dims, keepdims=True)
@@ -206,12 +222,13 @@ class Norm(Function):
         return z if keepdim else z.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
     def backward(self, g):
+        xp = get_array_module(g)
         x, z = self.saved
         p, dims = self.saved.p, self.saved.dims
         g = expand_reduced(g, x.shape, dims, self.saved.keepdim)
         if p == 0:
             return xp.zeros_like(x)
-        with xp.errstate(divide="ignore", invalid="ignore"):
+        with ignore_float_errors(xp):
             if p == float("inf"):
                 mask = xp.abs(x) == z
                 d = xp.sign(x) * mask / mask.sum(axis=dims, keepdims=True)
@@ -231,9 +248,11 @@ class Cumsum(Function):
     inputs = ("x",)
 
     def forward(self, x, dim=0):
+        xp = get_array_module(x)
         self.save_for_backward(dim=dim)
         return xp.cumsum(x, axis=dim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         dim = self.saved.dim
         return xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim)

@@ -7,7 +7,7 @@ the gradients are summed (scatter-add).
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, scatter_add
 from ._util import unbroadcast
 
 
@@ -17,6 +17,7 @@ class Reshape(Function):
     inputs = ("x",)
 
     def forward(self, x, shape=()):
+        xp = get_array_module(x)
         z = x.reshape(shape)
         self.is_view = bool(x.size) and xp.may_share_memory(z, x)    # reshape: a view or a copy
         self.save_for_backward(x_shape=x.shape)
@@ -50,6 +51,7 @@ class Expand(Function):
     is_view = True
 
     def forward(self, x, shape=()):
+        xp = get_array_module(x)
         self.save_for_backward(x_shape=x.shape)
         return xp.broadcast_to(x, shape)
 
@@ -63,6 +65,7 @@ class Repeat(Function):
     inputs = ("x",)
 
     def forward(self, x, reps=()):
+        xp = get_array_module(x)
         self.save_for_backward(x_shape=x.shape, reps=reps)
         return xp.tile(x, reps)
 
@@ -82,6 +85,7 @@ class Cat(Function):
     inputs = ("*xs",)
 
     def forward(self, *xs, dim=0):
+        xp = get_array_module(*xs)
         bounds = [0]
         for x in xs:
             bounds.append(bounds[-1] + x.shape[dim])
@@ -107,10 +111,12 @@ class Stack(Function):
     inputs = ("*xs",)
 
     def forward(self, *xs, dim=0):
+        xp = get_array_module(*xs)
         self.save_for_backward(dim=dim)
         return xp.stack(xs, axis=dim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         dim = self.saved.dim
         return tuple(xp.take(g, i, axis=dim) if need else None
                      for i, need in enumerate(self.needs_input_grad))
@@ -134,6 +140,7 @@ class Split(Function):
         return tuple(out)
 
     def backward(self, *gs):
+        xp = get_array_module(*gs)
         return xp.concatenate(gs, axis=self.saved.dim)
 
 
@@ -155,12 +162,13 @@ class Getitem(Function):
         return x[index]
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         out = xp.zeros(s.x_shape, g.dtype)
         if s.basic:
             out[s.index] = g
         else:
-            xp.add.at(out, s.index, g)
+            scatter_add(out, s.index, g)
         return out
 
 
@@ -195,11 +203,13 @@ class Gather(Function):
     inputs = ("x",)
 
     def forward(self, x, dim=0, index=None):
+        xp = get_array_module(x)
         self.save_for_backward(x_shape=x.shape, dim=dim, index=index)
         corner = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
         return xp.take_along_axis(x[corner], index, axis=dim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         out = xp.zeros(s.x_shape, g.dtype)
         _scatter_add(out, s.dim, s.index, g)
@@ -208,10 +218,11 @@ class Gather(Function):
 
 def _scatter_add(out, dim, index, src):
     """out[..., index[i,j], ...] += src[i,j] along ``dim`` (index may be smaller than out)."""
+    xp = get_array_module(out)
     grids = xp.indices(index.shape, sparse=True)
     idx = list(grids)
     idx[dim] = index
-    xp.add.at(out, tuple(idx), src[tuple(slice(0, n) for n in index.shape)])
+    scatter_add(out, tuple(idx), src[tuple(slice(0, n) for n in index.shape)])
 
 
 class ScatterAdd(Function):
@@ -226,6 +237,7 @@ class ScatterAdd(Function):
         return z
 
     def backward(self, g):
+        xp = get_array_module(g)
         dim, index = self.saved.dim, self.saved.index
         gsrc = None
         if self.needs_input_grad[1]:
@@ -243,15 +255,17 @@ class IndexSelect(Function):
     inputs = ("x",)
 
     def forward(self, x, dim=0, index=None):
+        xp = get_array_module(x)
         self.save_for_backward(x_shape=x.shape, dim=dim, index=index)
         return xp.take(x, index, axis=dim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         out = xp.zeros(s.x_shape, g.dtype)
         idx = [slice(None)] * len(s.x_shape)
         idx[s.dim] = s.index
-        xp.add.at(out, tuple(idx), g)
+        scatter_add(out, tuple(idx), g)
         return out
 
 
@@ -261,10 +275,12 @@ class MaskedFill(Function):
     inputs = ("x",)
 
     def forward(self, x, mask=None, value=0.0):
+        xp = get_array_module(x)
         self.save_for_backward(mask=mask, x_shape=x.shape)
         return xp.where(mask, xp.asarray(value, x.dtype), x)
 
     def backward(self, g):
+        xp = get_array_module(g)
         return unbroadcast(xp.where(self.saved.mask, xp.zeros((), g.dtype), g), self.saved.x_shape)
 
 
@@ -274,10 +290,12 @@ class Triangle(Function):
     inputs = ("x",)
 
     def forward(self, x, k=0, upper=False):
+        xp = get_array_module(x)
         self.save_for_backward(k=k, upper=upper)
         return (xp.triu if upper else xp.tril)(x, k)
 
     def backward(self, g):
+        xp = get_array_module(g)
         return (xp.triu if self.saved.upper else xp.tril)(g, self.saved.k)
 
 
@@ -287,10 +305,12 @@ class Flip(Function):
     inputs = ("x",)
 
     def forward(self, x, dims=()):
+        xp = get_array_module(x)
         self.save_for_backward(dims=dims)
         return xp.flip(x, axis=dims).copy()
 
     def backward(self, g):
+        xp = get_array_module(g)
         return xp.flip(g, axis=self.saved.dims)
 
 
@@ -301,6 +321,7 @@ class ConstantPad(Function):
 
     def forward(self, x, pads=(), value=0.0):
         # pads: ((before, after), ...) per axis of x, possibly negative.
+        xp = get_array_module(x)
         x_shape = x.shape
         crop = tuple(slice(max(-b, 0), x.shape[i] - max(-a, 0)) for i, (b, a) in enumerate(pads))
         x = x[crop]
@@ -310,6 +331,7 @@ class ConstantPad(Function):
         return z
 
     def backward(self, g):
+        xp = get_array_module(g)
         s = self.saved
         out = xp.zeros(s.x_shape, g.dtype)
         out[s.crop] = g[s.inner]

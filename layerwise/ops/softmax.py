@@ -6,21 +6,23 @@ For y = log_softmax(x):  dL/dx = g − softmax(x) ⊙ Σ_dim g
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import get_array_module, ignore_float_errors
 
 
 def log_softmax_array(x, dim):
+    xp = get_array_module(x)
     m = xp.max(x, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
-    with xp.errstate(divide="ignore", invalid="ignore"):
+    with ignore_float_errors(xp):
         shifted = x - m
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
 
 
 def softmax_array(x, dim):
+    xp = get_array_module(x)
     m = xp.max(x, axis=dim, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype)
-    with xp.errstate(invalid="ignore", divide="ignore"):
+    with ignore_float_errors(xp):
         e = xp.exp(x - m)
         return e / xp.sum(e, axis=dim, keepdims=True)
 
@@ -36,6 +38,7 @@ class Softmax(Function):
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         (y,) = self.saved
         return y * (g - xp.sum(g * y, axis=self.saved.dim, keepdims=True))
 
@@ -51,6 +54,7 @@ class LogSoftmax(Function):
         return y
 
     def backward(self, g):
+        xp = get_array_module(g)
         (y,) = self.saved
-        with xp.errstate(invalid="ignore"):
+        with ignore_float_errors(xp):
             return g - xp.exp(y) * xp.sum(g, axis=self.saved.dim, keepdims=True)

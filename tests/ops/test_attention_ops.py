@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import layerwise as lw
+from layerwise.backend import asarray
 from layerwise.nn import attention
 from layerwise.ops.attention import ScaledDotProductAttention
 from parity import const, gradcheck, parity, rand
@@ -150,7 +151,8 @@ def _torch_reference(q, k, v, scale, keep=None, p=0.0, mask=None):
 def test_op_with_an_injected_dropout_mask_matches_torch_math():
     keep = np.random.default_rng(0).random((2, 3, 4, 5)) >= 0.4
     parity(lambda m, q, k, v: (ScaledDotProductAttention.apply(
-               q, k, v, scale=0.5, dropout_mask=keep, dropout_scale=1 / 0.6, need_weights=True)
+               q, k, v, scale=0.5, dropout_mask=asarray(keep), dropout_scale=1 / 0.6,
+               need_weights=True)
            if m is lw else _torch_reference(q, k, v, 0.5, keep, 0.4)),
            rand(2, 3, 4, 6, seed=1), rand(2, 3, 5, 6, seed=2), rand(2, 3, 5, 2, seed=3))
 
@@ -206,7 +208,8 @@ GRADCHECK = [
      ["bool"]),
     ("dropout+weights", lambda m, q, k, v: ScaledDotProductAttention.apply(
         q, k, v, scale=0.6, need_weights=True,
-        dropout_mask=np.random.default_rng(3).random((2, 4, 5)) > 0.3, dropout_scale=1 / 0.7), []),
+        dropout_mask=asarray(np.random.default_rng(3).random((2, 4, 5)) > 0.3),
+        dropout_scale=1 / 0.7), []),
 ]
 
 
@@ -301,7 +304,8 @@ def test_chunked_forward_matches_torch(monkeypatch, case):
     keep = np.random.default_rng(0).random((5, 2, 3, 6)) >= 0.3
     for grad in (True, False):
         parity(lambda m, q, k, v: (ScaledDotProductAttention.apply(
-                   q, k, v, scale=0.5, dropout_mask=keep, dropout_scale=1 / 0.7, need_weights=True)
+                   q, k, v, scale=0.5, dropout_mask=asarray(keep), dropout_scale=1 / 0.7,
+                   need_weights=True)
                if m is lw else _torch_reference(q, k, v, 0.5, keep, 0.3)), q, k, v, grad=grad)
 
 
@@ -314,7 +318,7 @@ def test_no_grad_forward_paths_match_the_graph_path(monkeypatch, chunk):
     q, k, v = (lw.tensor(rand(4, 2, 3, 5, seed=i)) for i in range(3))
     mask = lw.tensor(np.where(bool_mask(4, 1, 3, 3, seed=2), 0.0, -np.inf))
     mask.array[1, 0, 2] = -np.inf                                   # a fully masked row
-    keep = np.random.default_rng(0).random((4, 2, 3, 3)) >= 0.3
+    keep = asarray(np.random.default_rng(0).random((4, 2, 3, 3)) >= 0.3)   # an option: on the device
     for kw in ({}, dict(need_weights=True), dict(dropout_mask=keep, dropout_scale=1 / 0.7),
                dict(dropout_mask=keep, dropout_scale=1 / 0.7, need_weights=True)):
         graph = ScaledDotProductAttention.apply(*(t.detach().requires_grad_() for t in (q, k, v)),

@@ -204,7 +204,7 @@ def test_windows_stay_inside_the_buffer(case, wide_max_flops, monkeypatch):
     stride, dilation = _pair(kw.get("stride", 1)), _pair(kw.get("dilation", 1))
     pads = ref_pads(kw.get("padding", 0), ws[2:], dilation)
     geo = conv_ops.Geometry(xs, ws, stride, pads, dilation, kw.get("groups", 1))
-    flat, _ = geo.padded_buffer(xs[0], np.float64)
+    flat, _ = geo.padded_buffer(xs[0], np.float64, np)
     lo, hi = byte_bounds(flat)
     for _, win in geo.windows(flat, xs[0]):
         a, b = byte_bounds(win)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import layerwise as lw
+from layerwise.backend import asarray
 from layerwise.ops.recurrent import (GRUSequence, GatherRows, LSTMSequence, RNNSequence,
                                      ScatterRows, clear_workspace)
 from parity import TOL, assert_close, rand
@@ -169,12 +170,13 @@ def test_sequence_op_gradcheck(kind, packed, reverse, proj):
 def test_gather_and_scatter_rows_gradcheck():
     rng = np.random.default_rng(0)
     x = lw.tensor(rng.standard_normal((4, 3, 2)), requires_grad=True)
-    idx = np.array([5, 0, 7, 2, 11])
+    host_idx = np.array([5, 0, 7, 2, 11])
+    idx = asarray(host_idx)                           # an option array: on the device
     assert lw.autograd.gradcheck(lambda x: GatherRows.apply(x, index=idx, lead=2), [x])
     d = lw.tensor(rng.standard_normal((5, 2)), requires_grad=True)
     out = ScatterRows.apply(d, index=idx, n_rows=12, fill=-1.5)
-    np.testing.assert_array_equal(out.detach().numpy()[idx], d.detach().numpy())
-    assert (np.delete(out.detach().numpy(), idx, axis=0) == -1.5).all()
+    np.testing.assert_array_equal(out.detach().numpy()[host_idx], d.detach().numpy())
+    assert (np.delete(out.detach().numpy(), host_idx, axis=0) == -1.5).all()
     assert lw.autograd.gradcheck(lambda d: ScatterRows.apply(d, index=idx, n_rows=12, fill=0.0), [d])
 
 

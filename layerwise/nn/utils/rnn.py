@@ -18,6 +18,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ..._tensor_ops import cat
+from ...backend import asarray, get_array_module
 from ...ops.recurrent import GatherRows, ScatterRows
 from ...tensor import Tensor
 
@@ -157,7 +158,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     max_len = int(lengths_sorted[0])
     batch_sizes = (lengths_sorted[None, :] > np.arange(max_len)[:, None]).sum(axis=1).astype(np.int64)
     rows = _rows(lengths_sorted, order, n_steps, batch, batch_first)
-    data = GatherRows.apply(input, index=rows, lead=2)
+    data = GatherRows.apply(input, index=asarray(rows, xp=get_array_module(input.array)), lead=2)
     return PackedSequence(data, Tensor._wrap(batch_sizes), _index_tensor(sorted_indices))
 
 
@@ -184,7 +185,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
             _int_array(invert_permutation(unsorted))
     rows = _rows(lengths_sorted, order, n_steps, batch, batch_first)
     data = sequence.data
-    flat = ScatterRows.apply(data, index=rows, n_rows=n_steps * batch, fill=padding_value)
+    flat = ScatterRows.apply(data, index=asarray(rows, xp=get_array_module(data.array)),
+                             n_rows=n_steps * batch, fill=padding_value)
     lead = (batch, n_steps) if batch_first else (n_steps, batch)
     padded = flat.reshape(*lead, *data.shape[1:])
     lengths = np.empty(batch, np.int64)
@@ -226,7 +228,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         t = t + np.repeat(n_steps - lens, lens)
     rows = b * n_steps + t if batch_first else t * batch + b
     data = cat(sequences, 0) if len(sequences) > 1 else sequences[0]
-    flat = ScatterRows.apply(data, index=rows, n_rows=n_steps * batch, fill=padding_value)
+    flat = ScatterRows.apply(data, index=asarray(rows, xp=get_array_module(data.array)),
+                             n_rows=n_steps * batch, fill=padding_value)
     lead = (batch, n_steps) if batch_first else (n_steps, batch)
     return flat.reshape(*lead, *sequences[0].shape[1:])
 
