@@ -123,6 +123,7 @@ def test_an_empty_or_different_input_txt_is_one_sentence(model, content, capsys,
     (folder / "input.txt").write_bytes(content)
     err = refused(capsys, ["train", model, "--data", str(folder), "--out", str(tmp_path / "o")])
     assert f"--data {folder}" in err and "corrupt or not the original file" in err
+    assert not (tmp_path / "o").exists()
 
 
 # ------------------------------------------------------------------ checkpoints that cannot be resumed
@@ -172,6 +173,7 @@ def test_resuming_a_damaged_or_foreign_checkpoint_is_one_sentence(model, how, ch
         argv += ["--data", TEXT]
     err = refused(capsys, argv)
     assert err.startswith(f"layerwise: error: --resume {bad}: "), err
+    assert not (tmp_path / "resumed").exists()                    # a refused run creates nothing
 
 
 def test_resuming_an_image_checkpoint_of_another_image_model_names_the_mismatch(capsys, tmp_path):

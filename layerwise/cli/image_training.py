@@ -80,7 +80,6 @@ def train(args):
 
     if args.resume:
         existing_file("--resume", args.resume)
-    out = output_folder("--out", args.out or f"runs/{args.model}")
     _, default_epochs, default_lr = IMAGE_MODELS[args.model]
     epochs = args.epochs or default_epochs
     lw.manual_seed(args.seed)
@@ -88,10 +87,12 @@ def train(args):
                                    args.batch_size or DEFAULT_BATCH_SIZE, args.seed)
     model = MODELS[args.model][0]()
     opt = lw.optim.AdamW(model.parameters(), lr=args.lr or default_lr, weight_decay=1e-4)
-    ckpt_path = out / "checkpoint.safetensors"
     step, start_epoch = 0, 1
     if args.resume:
         step, start_epoch = _resume(args.resume, args.model, model, opt, loader)
+    out = output_folder("--out", args.out or f"runs/{args.model}")   # after the other checks
+    ckpt_path = out / "checkpoint.safetensors"
+    if args.resume:
         print(f"resumed from {args.resume} at step {step} (epoch {start_epoch})")
     log = MetricsLog(out / "metrics.jsonl", overwrite=not args.resume)
     if args.resume:

@@ -59,10 +59,11 @@ def train(args):
     from ..models import gpt
     if args.epochs is not None:
         raise UserError(f"--epochs: {args.model} trains for a number of steps (--steps), not epochs")
-    out = output_folder("--out", args.out or f"runs/{args.model}")
     is_gpt = args.model == "char-gpt"
     _check_data(args, gpt.default_data_dir() if is_gpt and args.data is None else args.data)
-    metrics = _metrics(out, _checkpoint_step(args.model, args.resume) if args.resume else None)
+    step = _checkpoint_step(args.model, args.resume) if args.resume else None
+    out = output_folder("--out", args.out or f"runs/{args.model}")     # after the other checks
+    metrics = _metrics(out, step)
     res = _train_gpt(args, out, metrics) if is_gpt else _train_lstm(args, out, metrics)
     print(f"validation loss {res['val_loss']:.4f} nats/char; wrote {res['checkpoint']}")
     return 0
